@@ -21,13 +21,13 @@ class Diagnostic:
     hint: str = ""
 
     def format(self) -> str:
-        where = self.file or "<input>"
-        if self.line is not None:
+        where = self.file
+        if self.file and self.line is not None:
             where += f":{self.line}"
             if self.column is not None:
                 where += f":{self.column}"
         tag = f"[{self.engine}] " if self.engine else ""
-        text = f"{where}: {self.severity}: {tag}{self.message}"
+        text = f"{where + ': ' if where else ''}{self.severity}: {tag}{self.message}"
         if self.hint:
             text += f" (hint: {self.hint})"
         return text

@@ -1,0 +1,1 @@
+"""Rule-pipeline subcommands (build, check, diff, ...) registered on the `capiche` parser."""
