@@ -9,6 +9,7 @@ import difflib
 import gzip
 import json
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,6 +22,11 @@ CATALOG_FORMAT = 1
 FLAG_DEPRECATED = 1
 FLAG_CLI_HIDDEN = 2
 FLAG_CLI_DERIVED = 4  # the pinned CLI predates the operation: command derived from its name
+FLAG_PREFIX_AMBIGUOUS = 8  # another eventName of the same source starts with this one
+
+# What CloudTrail may append to a versioned eventName: Lambda `20150331` or `20150331v2`,
+# CloudFront `2014_01_31`.
+EVENT_NAME_SUFFIX = r"(?:\d{8}(?:v\d+)?|\d{4}_\d{2}_\d{2})"
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_CATALOG_PATH = DATA_DIR / "aws_api_catalog.json.gz"
@@ -42,6 +48,7 @@ class Operation:
     deprecated: bool
     cli_hidden: bool
     cli_derived: bool
+    prefix_ambiguous: bool
     service_full_name: str
     iam_prefix: str
 
@@ -53,6 +60,20 @@ class Operation:
     def iam_action(self) -> str:
         """Heuristic: IAM actions mostly use the signing name and the operation name."""
         return f"{self.iam_prefix}:{self.name}"
+
+    @property
+    def event_name_regex(self) -> str:
+        """An anchored regex for every eventName CloudTrail records for this operation."""
+        if self.event_name_match == "prefix":
+            return f"^{re.escape(self.event_name)}{EVENT_NAME_SUFFIX}?$"
+        return f"^{re.escape(self.event_name)}$"
+
+    def matches_event(self, event_source: str, event_name: str) -> bool:
+        if event_source != self.event_source:
+            return False
+        if self.event_name_match == "exact":
+            return event_name == self.event_name
+        return re.match(self.event_name_regex, event_name) is not None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,6 +138,7 @@ class Catalog:
                     bool(flags & FLAG_DEPRECATED),
                     bool(flags & FLAG_CLI_HIDDEN),
                     bool(flags & FLAG_CLI_DERIVED),
+                    bool(flags & FLAG_PREFIX_AMBIGUOUS),
                     full_name,
                     iam_prefix,
                 )
@@ -147,6 +169,25 @@ class Catalog:
         """The operation named `service:Name` (case-insensitive), or None."""
         i = self._index.get(api.strip().lower())
         return None if i is None else self.operations[i]
+
+    @cached_property
+    def _by_event(self) -> dict[tuple[str, str], list[Operation]]:
+        index: dict[tuple[str, str], list[Operation]] = {}
+        for op in self.operations:
+            index.setdefault((op.event_source, op.event_name), []).append(op)
+        return index
+
+    def resolve_event(self, event_source: str, event_name: str) -> list[Operation]:
+        """Operations a CloudTrail (eventSource, eventName) pair can come from."""
+        hits = list(self._by_event.get((event_source, event_name), []))
+        stripped = re.sub(f"{EVENT_NAME_SUFFIX}$", "", event_name)
+        if stripped != event_name:
+            hits += [
+                op
+                for op in self._by_event.get((event_source, stripped), [])
+                if op.event_name_match == "prefix"
+            ]
+        return hits
 
     def suggest(self, api: str, limit: int = 3) -> list[str]:
         """Close catalog names for an unknown `service:Name`, for did-you-mean messages."""

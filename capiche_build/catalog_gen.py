@@ -17,7 +17,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from capiche_build.catalog import CATALOG_FORMAT, DEFAULT_CATALOG_PATH, FLAG_CLI_DERIVED, FLAG_CLI_HIDDEN, FLAG_DEPRECATED
+from capiche_build.catalog import CATALOG_FORMAT, DEFAULT_CATALOG_PATH, FLAG_CLI_DERIVED, FLAG_CLI_HIDDEN, FLAG_DEPRECATED, FLAG_PREFIX_AMBIGUOUS
 
 # Services whose CloudTrail eventSource is not `<signingName>.amazonaws.com`.
 # Each entry: boto3 service name -> (eventSource host part, evidence).
@@ -220,6 +220,7 @@ def generate_catalog() -> dict[str, Any]:
                     flags,
                 ]
             )
+    _flag_ambiguous_prefixes(services, operations)
     return {
         "format": CATALOG_FORMAT,
         "botocore": botocore.__version__,
@@ -239,6 +240,22 @@ def generate_catalog() -> dict[str, Any]:
         "services": services,
         "operations": operations,
     }
+
+
+def _flag_ambiguous_prefixes(services: list[list[Any]], operations: list[list[Any]]) -> None:
+    """Mark prefix-matched names that another eventName of the same source starts with.
+
+    `GetFunction` must not match `GetFunctionConfiguration20150331v2`: generators use an anchored
+    regex instead of a plain prefix for these.
+    """
+    by_source: dict[str, list[str]] = {}
+    for row in operations:
+        by_source.setdefault(services[row[0]][2], []).append(row[5])
+    for row in operations:
+        if row[6]:
+            name = row[5]
+            if any(o != name and o.startswith(name) for o in by_source[services[row[0]][2]]):
+                row[7] |= FLAG_PREFIX_AMBIGUOUS
 
 
 def serialise(document: dict[str, Any]) -> bytes:

@@ -1,1 +1,181 @@
-"""Rule-pipeline subcommands (build, check, diff, ...) registered on the `capiche` parser."""
+"""Rule-pipeline subcommands (build, new, one-liners, ...) registered on the `capiche` parser."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from capiche_build.cli import _EXTENSIONS, _print_json, command, format_table
+from capiche_build.diagnostics import CapicheError
+from capiche_build.model import FORMATS
+
+
+def _progress(enabled: bool):  # type: ignore[no-untyped-def]
+    """A one-line progress bar on stderr when it is a terminal and there is much to do."""
+    if not enabled or not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        if total < 20:
+            return
+        width = 30
+        filled = width * done // total
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def _formats(value: str | None) -> tuple[str, ...] | None:
+    if not value:
+        return None
+    chosen = tuple(v.strip() for v in value.split(",") if v.strip())
+    bad = [f for f in chosen if f not in FORMATS]
+    if bad:
+        raise CapicheError(f"unknown format(s) {', '.join(bad)}; choose from {', '.join(FORMATS)}")
+    return chosen
+
+
+@command("build")
+def _build(args: argparse.Namespace) -> int:
+    from capiche_build.build import run_build
+    from capiche_build.catalog import load_catalog
+
+    result = run_build(
+        args.sources or ["rules_src"],
+        args.out,
+        _formats(args.formats),
+        load_catalog(args.catalog),
+        _progress(not args.json),
+    )
+    if args.json:
+        manifest = json.loads(result.files["manifest.json"])
+        _print_json({"out": args.out, "rules": manifest["rules"]})
+        return 0
+    rows = result.summary_rows()
+    print(format_table(["rule", "groups (APIs)", "formats", "notes"], rows))
+    files = len(result.files)
+    print(f"\nbuilt {len(rows)} rule(s) into {args.out}/ ({files} files)")
+    return 0
+
+
+NEW_TEMPLATE = """\
+id: {id}
+name: {name}
+title: {title}
+description: Describe what the APIs below reveal when an attacker calls them.
+author: {author}
+date: {date}
+status: experimental
+level: medium
+tags:
+    - attack.persistence
+references:
+    - https://attack.mitre.org/
+falsepositives:
+    - Administrators doing this on purpose
+groups:
+    keys:
+        apis: [iam:CreateAccessKey]
+condition: keys
+tests:
+    cloudtrail:
+        match:
+            - {{eventSource: iam.amazonaws.com, eventName: CreateAccessKey, eventTime: '2026-01-01T00:00:00Z'}}
+        no_match:
+            - {{eventSource: iam.amazonaws.com, eventName: ListUsers, eventTime: '2026-01-01T00:00:00Z'}}
+    code:
+        match:
+            - "iam.create_access_key(UserName='x')"
+        no_match:
+            - "iam.list_users()"
+"""
+
+
+@command("new")
+def _new(args: argparse.Namespace) -> int:
+    import datetime
+    import re
+    import uuid
+
+    from capiche_build.definitions import NAME_RE
+
+    if not NAME_RE.match(args.name):
+        raise CapicheError(f"rule name {args.name!r} must be a lower-case identifier, e.g. iam_access_key_created")
+    folder = Path(args.dir)
+    path = folder / f"{args.name}.yml"
+    if path.exists():
+        raise CapicheError(f"{path} already exists; choose another name")
+    title = re.sub(r"\s+", " ", args.name.replace("_", " ")).title()
+    text = NEW_TEMPLATE.format(
+        id=uuid.uuid4(),
+        name=args.name,
+        title=title,
+        author=args.author,
+        date=datetime.date.today().isoformat(),  # a new definition is dated the day it is written
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}")
+    return 0
+
+
+def _one_liner(fmt: str):  # type: ignore[no-untyped-def]
+    def run(args: argparse.Namespace) -> int:
+        from capiche_build.api import quick_rule, render
+
+        rule = quick_rule(
+            args.name,
+            apis=args.api or [],
+            searches=args.search or [],
+            forms=(args.sdk,) if getattr(args, "sdk", None) else ("boto3", "awscli"),
+            header=args.header or [],
+            catalog_path=args.catalog,
+        )
+        sys.stdout.write(render(rule, fmt))
+        return 0
+
+    return run
+
+
+for _fmt in FORMATS:
+    command(_fmt)(_one_liner(_fmt))
+
+
+def _register(sub: Any) -> None:
+    p = sub.add_parser("build", help="build every definition into build/")
+    p.add_argument("sources", nargs="*", help="definition files or folders (default: rules_src)")
+    p.add_argument("--out", default="build", help="output folder (default: build)")
+    p.add_argument("--formats", help=f"comma-separated subset of {','.join(FORMATS)}")
+    p.add_argument("--json", action="store_true", help="print the manifest entries as JSON")
+
+    p = sub.add_parser("new", help="write a starter definition")
+    p.add_argument("name", help="rule name (lower-case identifier)")
+    p.add_argument("--dir", default="rules_src", help="folder (default: rules_src)")
+    p.add_argument("--author", default="capiche-build")
+
+    helps = {
+        "yara": "print a YARA rule",
+        "yaral": "print a YARA-L 2.0 rule",
+        "sigma": "print a Sigma rule",
+        "vtgrep": "print a VirusTotal content search",
+        "dork": "print Google dorks",
+    }
+    for fmt in FORMATS:
+        p = sub.add_parser(fmt, help=f"{helps[fmt]} for APIs, without a definition file")
+        p.add_argument("--api", action="append", metavar="API", help="service:Name (repeatable)")
+        p.add_argument("--search", action="append", metavar="PATTERN", help="regex over service:Name (repeatable)")
+        p.add_argument("--name", default="capiche_rule", help="rule name")
+        if fmt in {"yara", "vtgrep", "dork"}:
+            p.add_argument("--sdk", choices=["boto3", "awscli"], help="code form (default: both)")
+            p.add_argument("--header", action="append", metavar="TEXT", help="string that must also be present")
+        else:
+            p.set_defaults(header=None)
+
+
+_EXTENSIONS.append(_register)

@@ -56,6 +56,9 @@ CLOUDTRAIL_FIELDS: tuple[str, ...] = (
     "requestID",
     "requestParameters",
     "resources",
+    "resources.ARN",
+    "resources.accountId",
+    "resources.type",
     "responseElements",
     "serviceEventDetails",
     "sessionCredentialFromConsole",
@@ -95,14 +98,13 @@ CLOUDTRAIL_FIELDS: tuple[str, ...] = (
     "vpcEndpointId",
 )
 
-# Objects whose keys depend on the API called. `capiche_build.engines.sigma` accepts any field
+# Objects whose keys depend on the API called (or the identity provider). `capiche_build.engines.sigma` accepts any field
 # under these prefixes; pySigma itself reads the entries as plain (never matching) names.
 CLOUDTRAIL_OPEN_PREFIXES: tuple[str, ...] = (
     "additionalEventData.*",
     "edgeDeviceDetails.*",
     "insightDetails.*",
     "requestParameters.*",
-    "resources.*",
     "responseElements.*",
     "serviceEventDetails.*",
     "userIdentity.sessionContext.webIdFederationData.attributes.*",
@@ -170,7 +172,11 @@ def filenames() -> dict[str, Any]:
         _key(p, c, s): {"logsource": _logsource(p, c, s), "prefix": prefix}
         for p, c, s, prefix in FILENAME_PREFIXES
     }
-    return {"pattern": pattern, "title": "capiche-build rule filename prefix", "version": SIGMA_DATA_VERSION}
+    return {
+        "pattern": pattern,
+        "title": "capiche-build rule filename prefix",
+        "version": SIGMA_DATA_VERSION,
+    }
 
 
 def windows_eventid() -> dict[str, Any]:
@@ -244,7 +250,9 @@ def attack_bundle() -> dict[str, Any]:
                 "type": stix_type,
             }
         )
-    objects.sort(key=lambda o: (o["type"], o.get("external_references", [{}])[0].get("external_id", "")))
+    objects.sort(
+        key=lambda o: (o["type"], o.get("external_references", [{}])[0].get("external_id", ""))
+    )
     return {"objects": objects, "type": "bundle"}
 
 
@@ -252,7 +260,9 @@ def render(data: dict[str, Any]) -> str:
     """Sorted, indented JSON; a bundle keeps one object per line so diffs stay readable."""
     if data.get("type") != "bundle":
         return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    lines = ",\n".join("  " + json.dumps(o, sort_keys=True, ensure_ascii=False) for o in data["objects"])
+    lines = ",\n".join(
+        "  " + json.dumps(o, sort_keys=True, ensure_ascii=False) for o in data["objects"]
+    )
     return '{"objects": [\n' + lines + '\n], "type": "bundle"}\n'
 
 

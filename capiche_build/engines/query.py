@@ -194,7 +194,8 @@ class _Parser:
         return QuerySyntaxError(message, self.query, (token or self.current).position)
 
     def describe(self, token: _Token) -> str:
-        return "end of query" if token.kind == "END" else f"{token.kind!r}"
+        names = {"END": "end of query", "TERM": "a term"}
+        return names.get(token.kind, repr(token.kind))
 
     def parse(self) -> Node:
         if self.current.kind == "END":
@@ -410,7 +411,7 @@ def count_dork_words(query: str) -> int:
     Counted: every word of every phrase or bare term, where a word is a run of letters, digits or
     underscores (Google splits on punctuation, so `boto3.client` is two words); a phrase with no
     such run still counts one; each operator (`intext:`) counts one; each OR or `|` counts one.
-    Not counted: `-`, parentheses, quotes. Google may count fewer (it is not documented), never
-    more, so a query at or under 32 here is within the limit.
+    Not counted: `-`, parentheses, quotes. Google does not document its count; this one is meant
+    as an upper bound, so a query at or under 32 here should be within the limit.
     """
     return _count_words(parse_dork(query))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -34,7 +35,7 @@ _HINTS: tuple[tuple[str, str], ...] = (
     ("E012", "rule names must be unique across all files compiled together"),
     ("duplicated identifier", "rule names must be unique across all files compiled together"),
     ("unclosed literal string", "escape newlines and quotes (generate strings with yara_string())"),
-    ("unterminated string", "escape quotes as `\\\"` (generate strings with yara_string())"),
+    ("unterminated string", 'escape quotes as `\\"` (generate strings with yara_string())'),
     (
         "unexpected end of file",
         "libyara says this for an invalid escape such as `C:\\Windows`, a `\\u` escape or a raw "
@@ -43,7 +44,9 @@ _HINTS: tuple[tuple[str, str], ...] = (
 )
 
 # libyara reports "line N: message" for a source string and "file(N): message" for an include.
-_LIBYARA_LOCATION = re.compile(r"(?:line (?P<line>\d+)|(?P<file>.+?)\((?P<fline>\d+)\)): (?P<msg>.*)", re.S)
+_LIBYARA_LOCATION = re.compile(
+    r"(?:line (?P<line>\d+)|(?P<file>.+?)\((?P<fline>\d+)\)): (?P<msg>.*)", re.S
+)
 
 
 def _hint(text: str) -> str:
@@ -93,7 +96,9 @@ def _libyara_diagnostic(message: str, origin: str, line_map: _LineMap | None) ->
     return Diagnostic(file=file, line=line, message=text, engine=YARA_PYTHON, hint=_hint(text))
 
 
-def _check_yara_python(source: str, origin: str, line_map: _LineMap | None = None) -> list[Diagnostic]:
+def _check_yara_python(
+    source: str, origin: str, line_map: _LineMap | None = None
+) -> list[Diagnostic]:
     import yara
 
     try:
@@ -101,7 +106,7 @@ def _check_yara_python(source: str, origin: str, line_map: _LineMap | None = Non
     except yara.WarningError as exc:
         # `warnings` holds every warning; str(exc) is only the repr of that list.
         messages = list(getattr(exc, "warnings", None) or [str(exc)])
-        return [_libyara_diagnostic(f"{m}", origin, line_map) for m in messages]
+        return [_libyara_diagnostic(str(m), origin, line_map) for m in messages]
     except yara.Error as exc:
         # libyara stops at the first error, so there is only ever one.
         return [_libyara_diagnostic(str(exc), origin, line_map)]
@@ -142,10 +147,9 @@ def _check_yara_x(sources: Sequence[tuple[str, str]]) -> list[Diagnostic]:
 
     compiler = yara_x.Compiler(error_on_slow_pattern=True)
     for origin, text in sources:
-        try:
+        # add_source raises on the first error; errors() below has all of them.
+        with suppress(yara_x.CompileError):
             compiler.add_source(text, origin=origin)
-        except yara_x.CompileError:
-            pass  # add_source raises on the first error; errors() below has all of them
     # Read both lists before build(), which clears them.
     errors = compiler.errors()
     warnings = compiler.warnings()

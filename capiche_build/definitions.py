@@ -1,0 +1,527 @@
+"""Read API-group definitions (`rules_src/**/*.yml`) into schema-checked RuleSource objects."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from capiche_build.condition import ConditionError, names, parse_condition, to_dnf
+from capiche_build.diagnostics import CapicheError, Diagnostic
+from capiche_build.model import (
+    CODE_FORMS,
+    FORMATS,
+    LEVELS,
+    STATUSES,
+    CodeOptions,
+    GroupSpec,
+    LogOptions,
+    RuleSource,
+    RuleTests,
+    TestCase,
+)
+from capiche_build.udm import CLOUDTRAIL_TO_UDM
+from capiche_build.yamlsrc import LineList, LineMap, load_yaml
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
+GROUP_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+DATE_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+TAG_RE = re.compile(r"^[a-z0-9_-]+\.[a-z0-9._-]+$")
+WINDOW_RE = re.compile(r"^([1-9]\d{0,3})([smhd])$")
+RESERVED_GROUPS = {"header", "selection", "filter", "principal", "e"}
+YARA_MODIFIERS = {"ascii", "wide", "nocase", "fullword", "private"}
+DORK_OPERATORS = {"intext", "allintext", "intitle", "inurl", "site", "filetype", "ext"}
+MAX_TEST_BYTES = 50 * 1024 * 1024
+
+TOP_KEYS = {
+    "id": "a UUID that never changes",
+    "name": "identifier naming the output files",
+    "title": "",
+    "description": "",
+    "author": "",
+    "date": "YYYY-MM-DD",
+    "modified": "YYYY-MM-DD",
+    "status": "",
+    "level": "",
+    "tags": "",
+    "references": "",
+    "falsepositives": "",
+    "groups": "",
+    "condition": "",
+    "formats": "",
+    "logs": "user_agent, window, group_by",
+    "code": "header, yara_modifiers, dork_operator",
+    "tests": "cloudtrail and code cases",
+}
+REQUIRED = ("id", "name", "title", "description", "author", "date", "status", "level", "groups")
+GROUP_KEYS = {
+    "apis",
+    "name",
+    "description",
+    "services",
+    "exclude",
+    "exclude_name",
+    "forms",
+    "include_deprecated",
+}
+
+
+@dataclass
+class _Reader:
+    """Collects every problem of one file instead of stopping at the first."""
+
+    path: str
+    problems: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, message: str, line: int | None = None, hint: str = "") -> None:
+        self.problems.append(Diagnostic(file=self.path, line=line, message=message, hint=hint))
+
+    def text(self, mapping: LineMap, key: str, *, required: bool = False) -> str:
+        value = mapping.get(key)
+        if value is None:
+            if required:
+                self.error(f"missing required field `{key}`", mapping.line, f"add `{key}: ...`")
+            return ""
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.error(f"`{key}` must be text", mapping.lines.get(key))
+            return ""
+        text = str(value)
+        if required and not text.strip():
+            self.error(f"`{key}` is empty", mapping.lines.get(key))
+        return text
+
+    def text_list(self, mapping: LineMap, key: str) -> tuple[str, ...]:
+        """A string or a list of strings."""
+        value = mapping.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        self.error(f"`{key}` must be a string or a list of strings", mapping.lines.get(key))
+        return ()
+
+    def unknown_keys(self, mapping: LineMap, allowed: Iterable[str], where: str) -> None:
+        allowed = set(allowed)
+        for key in mapping:
+            if key not in allowed:
+                import difflib
+
+                close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+                hint = f"did you mean `{close[0]}`?" if close else f"allowed: {', '.join(sorted(allowed))}"
+                self.error(f"unknown field `{key}` in {where}", mapping.lines.get(key), hint)
+
+
+def _parse_group(reader: _Reader, name: str, spec: Any, line: int | None) -> GroupSpec | None:
+    if not GROUP_RE.match(str(name)):
+        reader.error(
+            f"group name {name!r} is not a lower-case identifier",
+            line,
+            "use letters, digits and underscores, starting with a letter",
+        )
+        return None
+    if name in RESERVED_GROUPS:
+        reader.error(f"group name {name!r} is reserved", line, "choose another name")
+        return None
+    if isinstance(spec, list):  # shorthand: a bare list of APIs
+        spec_map = LineMap({"apis": spec})
+        spec_map.line, spec_map.lines = line or 0, {"apis": line or 0}
+        spec = spec_map
+    if not isinstance(spec, LineMap):
+        reader.error(f"group `{name}` must be a mapping of selectors", line)
+        return None
+    reader.unknown_keys(spec, GROUP_KEYS, f"group `{name}`")
+    forms = reader.text_list(spec, "forms") or CODE_FORMS
+    bad = [f for f in forms if f not in CODE_FORMS]
+    if bad:
+        reader.error(
+            f"group `{name}`: unknown form(s) {', '.join(bad)}",
+            spec.lines.get("forms"),
+            f"choose from {', '.join(CODE_FORMS)}",
+        )
+    include_deprecated = spec.get("include_deprecated", True)
+    if not isinstance(include_deprecated, bool):
+        reader.error("`include_deprecated` must be true or false", spec.lines.get("include_deprecated"))
+        include_deprecated = True
+    group = GroupSpec(
+        name=name,
+        apis=reader.text_list(spec, "apis"),
+        name_regex=reader.text_list(spec, "name"),
+        description_regex=reader.text_list(spec, "description"),
+        services=reader.text_list(spec, "services"),
+        exclude=reader.text_list(spec, "exclude"),
+        exclude_name=reader.text_list(spec, "exclude_name"),
+        forms=tuple(dict.fromkeys(forms)),
+        include_deprecated=include_deprecated,
+        line=line,
+    )
+    if not (group.apis or group.name_regex or group.description_regex):
+        reader.error(
+            f"group `{name}` selects nothing",
+            line,
+            "give `apis`, a `name` regex or a `description` regex",
+        )
+    return group
+
+
+def _read_records(reader: _Reader, base: Path, ref: str, line: int | None) -> list[dict[str, Any]]:
+    path = (base / ref).resolve()
+    try:
+        if path.stat().st_size > MAX_TEST_BYTES:
+            reader.error(f"test file {ref} is larger than {MAX_TEST_BYTES} bytes", line)
+            return []
+        raw = path.read_bytes()
+    except OSError as err:
+        reader.error(f"cannot read test file {ref}: {err.strerror}", line, "paths are relative to the definition")
+        return []
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        data = json.loads(text)
+        records = data["Records"] if isinstance(data, dict) and "Records" in data else data
+        if isinstance(records, dict):
+            records = [records]
+    except json.JSONDecodeError:
+        records = []
+        for number, row in enumerate(text.splitlines(), 1):
+            if not row.strip():
+                continue
+            try:
+                records.append(json.loads(row))
+            except json.JSONDecodeError as err:
+                reader.error(f"{ref}:{number}: not JSON: {err.msg}", line)
+                return []
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        reader.error(f"{ref} must hold CloudTrail records (objects)", line)
+        return []
+    return records
+
+
+def _parse_tests(reader: _Reader, base: Path, spec: Any, line: int | None) -> RuleTests:
+    if spec is None:
+        return RuleTests()
+    if not isinstance(spec, LineMap):
+        reader.error("`tests` must be a mapping with `cloudtrail` and/or `code`", line)
+        return RuleTests()
+    reader.unknown_keys(spec, {"cloudtrail", "code"}, "tests")
+    cases: dict[str, tuple[TestCase, ...]] = {}
+    for kind in ("cloudtrail", "code"):
+        section = spec.get(kind)
+        if section is None:
+            continue
+        if not isinstance(section, LineMap):
+            reader.error(f"`tests.{kind}` must be a mapping with `match` / `no_match`", spec.lines.get(kind))
+            continue
+        reader.unknown_keys(section, {"match", "no_match"}, f"tests.{kind}")
+        for outcome in ("match", "no_match"):
+            items = section.get(outcome)
+            if items is None:
+                continue
+            if not isinstance(items, LineList):
+                reader.error(f"`tests.{kind}.{outcome}` must be a list", section.lines.get(outcome))
+                continue
+            built: list[TestCase] = []
+            for index, (item, item_line) in enumerate(zip(items, items.lines)):
+                label = f"tests.{kind}.{outcome}[{index}]"
+                if kind == "cloudtrail":
+                    if isinstance(item, str):
+                        before = len(reader.problems)
+                        records = _read_records(reader, base, item, item_line)
+                        label += f" ({item})"
+                        if len(reader.problems) > before:
+                            continue
+                    elif isinstance(item, dict):
+                        records = [_plain(item)]
+                    elif isinstance(item, list) and all(isinstance(r, dict) for r in item):
+                        records = [_plain(r) for r in item]
+                    else:
+                        reader.error(f"{label}: a record, a list of records or a file path", item_line)
+                        continue
+                    if not records:
+                        reader.error(f"{label}: no records", item_line)
+                        continue
+                    built.append(TestCase(label, records=tuple(records), line=item_line))
+                else:
+                    if isinstance(item, str):
+                        built.append(TestCase(label, text=item, line=item_line))
+                    elif isinstance(item, dict) and set(item) == {"file"}:
+                        path = base / str(item["file"])
+                        try:
+                            text = path.read_text(encoding="utf-8", errors="replace")
+                        except OSError as err:
+                            reader.error(f"{label}: cannot read {item['file']}: {err.strerror}", item_line)
+                            continue
+                        built.append(TestCase(f"{label} ({item['file']})", text=text, line=item_line))
+                    else:
+                        reader.error(f"{label}: a code snippet or {{file: path}}", item_line)
+            cases[f"{kind}_{outcome}"] = tuple(built)
+    return RuleTests(**cases)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _parse_logs(reader: _Reader, spec: Any, line: int | None) -> LogOptions:
+    if spec is None:
+        return LogOptions()
+    if not isinstance(spec, LineMap):
+        reader.error("`logs` must be a mapping", line)
+        return LogOptions()
+    reader.unknown_keys(spec, {"user_agent", "window", "group_by"}, "logs")
+    window = reader.text(spec, "window") or "1h"
+    if not WINDOW_RE.match(window):
+        reader.error(f"window {window!r} is not like 30m, 1h or 2d", spec.lines.get("window"))
+    group_by = reader.text(spec, "group_by") or "userIdentity.arn"
+    if group_by not in CLOUDTRAIL_TO_UDM:
+        reader.error(
+            f"group_by {group_by!r} has no UDM field for YARA-L",
+            spec.lines.get("group_by"),
+            f"choose from {', '.join(sorted(CLOUDTRAIL_TO_UDM))}",
+        )
+    agents = reader.text_list(spec, "user_agent")
+    for agent in agents:
+        if not agent.strip() or any(ord(c) < 32 for c in agent):
+            reader.error(f"user_agent {agent!r} is empty or has control characters", spec.lines.get("user_agent"))
+    return LogOptions(user_agent=tuple(dict.fromkeys(agents)), window=window, group_by=group_by)
+
+
+def _parse_code(reader: _Reader, spec: Any, line: int | None) -> CodeOptions:
+    if spec is None:
+        return CodeOptions()
+    if not isinstance(spec, LineMap):
+        reader.error("`code` must be a mapping", line)
+        return CodeOptions()
+    reader.unknown_keys(spec, {"header", "yara_modifiers", "dork_operator"}, "code")
+    header = reader.text_list(spec, "header")
+    for text in header:
+        if len(text.encode()) < 3:
+            reader.error(f"header string {text!r} is too short to search for", spec.lines.get("header"))
+    modifiers = reader.text_list(spec, "yara_modifiers") or ("ascii", "wide")
+    bad = sorted(set(modifiers) - YARA_MODIFIERS)
+    if bad:
+        reader.error(
+            f"unknown YARA modifier(s) {', '.join(bad)}",
+            spec.lines.get("yara_modifiers"),
+            f"choose from {', '.join(sorted(YARA_MODIFIERS))}",
+        )
+    operator = reader.text(spec, "dork_operator") or "intext"
+    if operator not in DORK_OPERATORS:
+        reader.error(
+            f"unknown dork operator {operator!r}",
+            spec.lines.get("dork_operator"),
+            f"choose from {', '.join(sorted(DORK_OPERATORS))}",
+        )
+    return CodeOptions(
+        header=tuple(dict.fromkeys(header)),
+        yara_modifiers=tuple(dict.fromkeys(modifiers)),
+        dork_operator=operator,
+    )
+
+
+def parse_definition(text: str, path: str, base: Path | None = None) -> RuleSource:
+    """Schema-check one definition; raises CapicheError listing every problem found."""
+    data = load_yaml(text, path)
+    reader = _Reader(path)
+    if not isinstance(data, LineMap):
+        raise CapicheError(
+            Diagnostic(file=path, line=1, message="a definition must be a YAML mapping", hint="see `capiche new`")
+        )
+    reader.unknown_keys(data, TOP_KEYS, "the definition")
+    for key in REQUIRED:
+        if key not in data:
+            reader.error(f"missing required field `{key}`", data.line, f"add `{key}: ...`")
+    lines = data.lines
+
+    rule_id = reader.text(data, "id")
+    if rule_id:
+        try:
+            if str(uuid.UUID(rule_id)) != rule_id.lower():
+                raise ValueError
+        except ValueError:
+            reader.error(f"id {rule_id!r} is not a UUID", lines.get("id"), "`capiche new` writes one")
+    name = reader.text(data, "name")
+    if name and not NAME_RE.match(name):
+        reader.error(
+            f"name {name!r} is not a lower-case identifier",
+            lines.get("name"),
+            "use a-z, 0-9 and _, starting with a letter (it names files: no `/`, `.` or spaces)",
+        )
+    for key in ("date", "modified"):
+        value = reader.text(data, key)
+        if value and not DATE_RE.match(value):
+            reader.error(f"`{key}` {value!r} is not YYYY-MM-DD", lines.get(key), "e.g. 2026-12-04")
+    status = reader.text(data, "status")
+    if status and status not in STATUSES:
+        reader.error(f"unknown status {status!r}", lines.get("status"), f"choose from {', '.join(STATUSES)}")
+    level = reader.text(data, "level")
+    if level and level not in LEVELS:
+        reader.error(f"unknown level {level!r}", lines.get("level"), f"choose from {', '.join(LEVELS)}")
+    tags = reader.text_list(data, "tags")
+    for tag in tags:
+        if not TAG_RE.match(tag):
+            reader.error(f"tag {tag!r} is not like attack.persistence or attack.t1098.001", lines.get("tags"))
+    for key in ("title", "description", "author"):
+        value = reader.text(data, key, required=key in REQUIRED)
+        if any(ord(c) < 32 and c not in "\t" for c in value) and key == "title":
+            reader.error(f"`{key}` must be one line", lines.get(key))
+    formats = reader.text_list(data, "formats") or FORMATS
+    bad_formats = [f for f in formats if f not in FORMATS]
+    if bad_formats:
+        reader.error(
+            f"unknown format(s) {', '.join(bad_formats)}",
+            lines.get("formats"),
+            f"choose from {', '.join(FORMATS)}",
+        )
+
+    groups: list[GroupSpec] = []
+    raw_groups = data.get("groups")
+    if raw_groups is not None:
+        if not isinstance(raw_groups, LineMap) or not raw_groups:
+            reader.error("`groups` must be a non-empty mapping of group name to selectors", lines.get("groups"))
+        else:
+            for gname, spec in raw_groups.items():
+                group = _parse_group(reader, str(gname), spec, raw_groups.lines.get(gname))
+                if group:
+                    groups.append(group)
+    group_names = [g.name for g in groups]
+    for a in group_names:
+        for b in group_names:
+            if a != b and b.startswith(a + "_"):
+                reader.error(
+                    f"group names `{a}` and `{b}` collide in YARA's `${a}_*` wildcard",
+                    raw_groups.lines.get(b) if isinstance(raw_groups, LineMap) else None,
+                    f"rename `{b}`",
+                )
+
+    condition_text = reader.text(data, "condition")
+    if not condition_text:
+        if len(group_names) == 1:
+            condition_text = group_names[0]
+        elif group_names:
+            reader.error("several groups need a `condition`", data.line, f"e.g. `condition: {' and '.join(group_names[:2])}`")
+    condition = conjunctions = None
+    if condition_text:
+        try:
+            condition = parse_condition(condition_text)
+            conjunctions = to_dnf(condition)
+        except ConditionError as err:
+            reader.error(f"condition: {err} (column {err.position + 1})", lines.get("condition"), err.hint)
+        else:
+            used = names(condition)
+            for missing in [n for n in used if n not in group_names]:
+                import difflib
+
+                close = difflib.get_close_matches(missing, group_names, n=1)
+                reader.error(
+                    f"condition names group `{missing}`, which is not defined",
+                    lines.get("condition"),
+                    f"did you mean `{close[0]}`?" if close else f"groups: {', '.join(group_names)}",
+                )
+            for unused in [n for n in group_names if n not in used]:
+                reader.error(
+                    f"group `{unused}` is not used in the condition",
+                    raw_groups.lines.get(unused) if isinstance(raw_groups, LineMap) else None,
+                    "use it in `condition` or remove it",
+                )
+
+    logs = _parse_logs(reader, data.get("logs"), lines.get("logs"))
+    code = _parse_code(reader, data.get("code"), lines.get("code"))
+    tests = _parse_tests(reader, base or Path(path).parent, data.get("tests"), lines.get("tests"))
+
+    if reader.problems:
+        raise CapicheError(reader.problems)
+    assert condition is not None and conjunctions is not None
+    return RuleSource(
+        path=path,
+        id=rule_id.lower(),
+        name=name,
+        title=reader.text(data, "title").strip(),
+        description=" ".join(reader.text(data, "description").split()),
+        author=reader.text(data, "author").strip(),
+        date=reader.text(data, "date"),
+        status=status,
+        level=level,
+        groups=tuple(groups),
+        condition_text=" ".join(condition_text.split()),
+        condition=condition,
+        conjunctions=conjunctions,
+        modified=reader.text(data, "modified"),
+        tags=tuple(dict.fromkeys(tags)),
+        references=tuple(dict.fromkeys(reader.text_list(data, "references"))),
+        falsepositives=tuple(dict.fromkeys(reader.text_list(data, "falsepositives"))),
+        formats=tuple(f for f in FORMATS if f in formats),
+        logs=logs,
+        code=code,
+        tests=tests,
+        lines=tuple(sorted((str(k), v) for k, v in lines.items())),
+    )
+
+
+def find_definitions(paths: Sequence[str | Path]) -> list[Path]:
+    """Definition files under the given files/folders, sorted for a stable order."""
+    found: set[Path] = set()
+    for entry in paths:
+        p = Path(entry)
+        if p.is_dir():
+            found.update(q for q in p.rglob("*.yml") if "fixtures" not in q.relative_to(p).parts)
+            found.update(q for q in p.rglob("*.yaml") if "fixtures" not in q.relative_to(p).parts)
+        elif p.exists():
+            found.add(p)
+        else:
+            raise CapicheError(Diagnostic(file=str(p), message="no such file or folder"))
+    return sorted(found, key=lambda q: q.as_posix())
+
+
+def load_definitions(paths: Sequence[str | Path], root: Path | None = None) -> list[RuleSource]:
+    """Read and check every definition; all problems of all files are reported together."""
+    sources: list[RuleSource] = []
+    problems: list[Diagnostic] = []
+    for path in find_definitions(paths):
+        shown = _display(path, root)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            problems.append(Diagnostic(file=shown, message=f"cannot read: {err}"))
+            continue
+        try:
+            sources.append(parse_definition(text, shown, path.parent))
+        except CapicheError as err:
+            problems.extend(err.diagnostics)
+    for key in ("id", "name"):
+        seen: dict[str, RuleSource] = {}
+        for src in sources:
+            value = getattr(src, key)
+            if value in seen:
+                problems.append(
+                    Diagnostic(
+                        file=src.path,
+                        line=src.line_of(key),
+                        message=f"duplicate {key} {value!r}, also in {seen[value].path}",
+                        hint="ids and names must be unique across rules_src/",
+                    )
+                )
+            else:
+                seen[value] = src
+    if problems:
+        raise CapicheError(problems)
+    return sorted(sources, key=lambda s: s.name)
+
+
+def _display(path: Path, root: Path | None) -> str:
+    base = root or Path.cwd()
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
