@@ -33,7 +33,7 @@ GROUP_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 DATE_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 TAG_RE = re.compile(r"^[a-z0-9_-]+\.[a-z0-9._-]+$")
 WINDOW_RE = re.compile(r"^([1-9]\d{0,3})([smhd])$")
-RESERVED_GROUPS = {"header", "selection", "filter", "principal", "e"}
+RESERVED_GROUPS = {"header", "shared", "selection", "filter", "principal", "e"}
 YARA_MODIFIERS = {"ascii", "wide", "nocase", "fullword", "private"}
 DORK_OPERATORS = {"intext", "allintext", "intitle", "inurl", "site", "filetype", "ext"}
 MAX_TEST_BYTES = 50 * 1024 * 1024
@@ -396,7 +396,7 @@ def parse_definition(text: str, path: str, base: Path | None = None) -> RuleSour
                 if group:
                     groups.append(group)
     group_names = [g.name for g in groups]
-    for a in group_names:
+    for a in [*group_names, "header", "shared"]:
         for b in group_names:
             if a != b and b.startswith(a + "_"):
                 reader.error(

@@ -8,8 +8,7 @@ rule iam_access_key_created
         date = "2026-12-04"
         status = "experimental"
         level = "medium"
-        tags = "attack.persistence, attack.t1098.001"
-        reference = "https://attack.mitre.org/techniques/T1098/001/"
+        tags = "attack.persistence, attack.privilege-escalation, attack.t1098.001"
         reference = "https://stratus-red-team.cloud/attack-techniques/AWS/aws.persistence.iam-create-user-login-profile/"
         catalog = "botocore 1.44.8 / awscli 1.46.3"
     strings:

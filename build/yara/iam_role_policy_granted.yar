@@ -8,7 +8,7 @@ rule iam_role_policy_granted
         date = "2026-12-04"
         status = "experimental"
         level = "medium"
-        tags = "attack.privilege-escalation, attack.t1098.003"
+        tags = "attack.persistence, attack.privilege-escalation, attack.t1098.003"
         reference = "https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/"
         catalog = "botocore 1.44.8 / awscli 1.46.3"
     strings:
@@ -16,26 +16,18 @@ rule iam_role_policy_granted
         $role_policy_01 = "attach-role-policy" ascii wide
         // iam:AttachRolePolicy: Attaches the specified managed policy to the specified IAM role.
         $role_policy_02 = "attach_role_policy" ascii wide
-        // iam:DeleteRolePolicy: Deletes the specified inline policy that is embedded in the specified IAM role.
-        $role_policy_03 = "delete-role-policy" ascii wide
-        // iam:DeleteRolePolicy: Deletes the specified inline policy that is embedded in the specified IAM role.
-        $role_policy_04 = "delete_role_policy" ascii wide
-        // iam:DetachRolePolicy: Removes the specified managed policy from the specified role.
-        $role_policy_05 = "detach-role-policy" ascii wide
-        // iam:DetachRolePolicy: Removes the specified managed policy from the specified role.
-        $role_policy_06 = "detach_role_policy" ascii wide
         // iam:PutRolePolicy: Adds or updates an inline policy document that is embedded in the specified IAM role.
-        $role_policy_07 = "put-role-policy" ascii wide
+        $role_policy_03 = "put-role-policy" ascii wide
         // iam:PutRolePolicy: Adds or updates an inline policy document that is embedded in the specified IAM role.
-        $role_policy_08 = "put_role_policy" ascii wide
-        // iam:DeleteRolePolicy: Deletes the specified inline policy that is embedded in the specified IAM role.
-        $removal_01 = "delete-role-policy" ascii wide
-        // iam:DeleteRolePolicy: Deletes the specified inline policy that is embedded in the specified IAM role.
-        $removal_02 = "delete_role_policy" ascii wide
-        // iam:DetachRolePolicy: Removes the specified managed policy from the specified role.
-        $removal_03 = "detach-role-policy" ascii wide
-        // iam:DetachRolePolicy: Removes the specified managed policy from the specified role.
-        $removal_04 = "detach_role_policy" ascii wide
+        $role_policy_04 = "put_role_policy" ascii wide
+        // iam:DeleteRolePolicy: Deletes the specified inline policy that is embedded in the specified IAM role. (in several groups)
+        $shared_01 = "delete-role-policy" ascii wide
+        // iam:DeleteRolePolicy: Deletes the specified inline policy that is embedded in the specified IAM role. (in several groups)
+        $shared_02 = "delete_role_policy" ascii wide
+        // iam:DetachRolePolicy: Removes the specified managed policy from the specified role. (in several groups)
+        $shared_03 = "detach-role-policy" ascii wide
+        // iam:DetachRolePolicy: Removes the specified managed policy from the specified role. (in several groups)
+        $shared_04 = "detach_role_policy" ascii wide
     condition:
-        any of ($role_policy_*) and not any of ($removal_*)
+        any of ($role_policy_*, $shared_01, $shared_02, $shared_03, $shared_04) and not any of ($shared_01, $shared_02, $shared_03, $shared_04)
 }

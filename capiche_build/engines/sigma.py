@@ -407,9 +407,17 @@ def _duplicate_keys(node: Node, where: str) -> list[Diagnostic]:
 
 
 @dataclass(frozen=True)
+class _Place:
+    """Where a parsed rule came from: the file shown to the user and its YAML document."""
+
+    where: str
+    doc: MappingNode
+
+
+@dataclass(frozen=True)
 class _Parsed:
     collection: SigmaCollection | None
-    docs: Mapping[int, MappingNode]  # id(rule) -> its YAML document
+    places: Mapping[int, _Place]  # id(rule) -> its place
     diagnostics: list[Diagnostic]
 
 
@@ -437,6 +445,7 @@ def _parse(
     if len(rule_docs) != len(collection.rules):
         rule_docs = [docs[0]] * len(collection.rules)
     doc_of = {id(rule): doc for rule, doc in zip(collection.rules, rule_docs, strict=True)}
+    places = {key: _Place(where, doc) for key, doc in doc_of.items()}
     found: list[Diagnostic] = []
     reported: set[int] = set()
     for rule in collection.rules:
@@ -455,7 +464,7 @@ def _parse(
     except SigmaError as error:
         doc = next((d for d in docs if _top(d, "correlation")), None)
         found.append(_error_diag(error, doc, where))
-    return _Parsed(collection, doc_of, found)
+    return _Parsed(collection, places, found)
 
 
 def _error_diag(
@@ -478,36 +487,30 @@ def _error_diag(
 # --------------------------------------------------------------------------- validators
 
 
-def _run_validators(parsed: _Parsed, where: str) -> list[Diagnostic]:
-    assert parsed.collection is not None
+def _run_validators(parsed: Sequence[_Parsed]) -> list[Diagnostic]:
+    """One validator set over every rule, so uniqueness checks span all the files."""
     validators = _new_validators()
-    found: list[Diagnostic] = []
+    places = {key: place for p in parsed for key, place in p.places.items()}
     # A rule pySigma could not parse is already reported; validators would only crash on it.
-    for rule in (r for r in parsed.collection.rules if not r.errors):
+    rules = [r for p in parsed if p.collection for r in p.collection.rules if not r.errors]
+    found: list[Diagnostic] = []
+    for rule in rules:
         for name, validator in validators.items():
-            found += _issues(name, lambda v=validator, r=rule: v.validate(r), parsed, where)
+            found += _issues(name, lambda v=validator, r=rule: v.validate(r), places)
     for name, validator in validators.items():
-        found += _issues(name, validator.finalize, parsed, where)
+        found += _issues(name, validator.finalize, places)
     return found
 
 
 def _issues(
-    name: str, run: Callable[[], list[SigmaValidationIssue]], parsed: _Parsed, where: str
+    name: str, run: Callable[[], list[SigmaValidationIssue]], places: Mapping[int, _Place]
 ) -> list[Diagnostic]:
     try:
         issues = run()
     except Exception as error:  # a crashing validator is reported, never skipped
-        return [
-            _diag(
-                where,
-                None,
-                f"{name}: validator failed: {error!r}",
-                "report this to the capiche maintainers",
-            )
-        ]
-    return [
-        _issue_diag(name, issue, parsed, where) for issue in issues if not _open_field(name, issue)
-    ]
+        message = f"{name}: validator failed: {error!r}"
+        return [_diag("", None, message, "report this to the capiche maintainers")]
+    return [_issue_diag(name, i, places) for i in issues if not _open_field(name, i)]
 
 
 def _open_field(name: str, issue: SigmaValidationIssue) -> bool:
@@ -533,11 +536,12 @@ def _taxonomy_fields(rule: SigmaRuleBase) -> list[str]:
     return list(data_taxonomy.sigmahq_taxonomy_fieldsname.get(key, []))
 
 
-def _issue_diag(name: str, issue: SigmaValidationIssue, parsed: _Parsed, where: str) -> Diagnostic:
+def _issue_diag(name: str, issue: SigmaValidationIssue, places: Mapping[int, _Place]) -> Diagnostic:
     from sigma.validators.base import SigmaValidationIssueSeverity
 
     rule = issue.rules[0] if issue.rules else None
-    doc = parsed.docs.get(id(rule)) if rule is not None else None
+    place = places.get(id(rule))
+    where, doc = (place.where, place.doc) if place else ("", None)
     details = {
         f.name: getattr(issue, f.name) for f in dataclasses.fields(issue) if f.name != "rules"
     }
@@ -558,6 +562,9 @@ def _text(value: Any) -> str:
         return ", ".join(_text(v) for v in value)
     if hasattr(value, "field") and hasattr(value, "modifiers"):  # a detection item
         return str(value.field)
+    if hasattr(value, "product") and hasattr(value, "service"):  # a log source
+        parts = (value.product, value.category, value.service)
+        return "/".join(str(p) for p in parts if p)
     return str(value)
 
 
@@ -643,36 +650,57 @@ def validate_sigma(text: str, origin: str = "", filename: str | None = None) -> 
     `origin` is the path shown in diagnostics; `filename` (default: the name in `origin`) is what
     the filename validators judge. Without either, filename checks have nothing to check.
     """
-    where = origin or filename or ""
-    filename = filename or (Path(origin).name if origin else None)
-    docs, found = _compose(text, where)
-    if docs is None:
-        return found
-    if not docs:
-        return [_diag(where, None, "sigma_document: the file holds no rule", "write a Sigma rule")]
-    found += _check_documents(docs, where)
+    name = filename or (Path(origin).name if origin else None)
+    return _validate([_Source(text, origin or filename or "", name)])
+
+
+def validate_sigma_files(files: Mapping[str, str]) -> list[Diagnostic]:
+    """Validate files (path -> text) in one run: ids, titles and filenames must be unique across them."""
+    return _validate([_Source(text, path, Path(path).name) for path, text in files.items()])
+
+
+@dataclass(frozen=True)
+class _Source:
+    text: str
+    where: str
+    filename: str | None
+
+
+def _validate(sources: Sequence[_Source]) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    parsed: list[_Parsed] = []
     with tempfile.TemporaryDirectory(prefix="capiche-sigma-") as tmp:
-        # The filename-prefix validator re-reads the rule file, so give it the real text.
-        source = _stage(text, Path(tmp), origin, filename)
-        parsed = _parse(text, source, docs, where, quiet=any(d.severity == "error" for d in found))
-        found += parsed.diagnostics
-        if parsed.collection is not None:
-            found += _run_validators(parsed, where)
+        for number, source in enumerate(sources):
+            docs, problems = _compose(source.text, source.where)
+            if docs is not None and not docs:
+                message = "sigma_document: the file holds no rule"
+                problems = [_diag(source.where, None, message, "write a Sigma rule")]
+            found += problems
+            if not docs:
+                continue
+            checks = _check_documents(docs, source.where)
+            found += checks
+            # The filename-prefix validator re-reads the rule file, so give it the real text.
+            location = _stage(source, Path(tmp, str(number)))
+            failed = any(d.severity == "error" for d in checks)
+            parsed.append(_parse(source.text, location, docs, source.where, quiet=failed))
+            found += parsed[-1].diagnostics
+        found += _run_validators(parsed)
     # File-level issues come once per rule of the file; report each once.
-    return sorted(dict.fromkeys(found), key=lambda d: (d.line or 0, d.severity, d.message))
+    return sorted(dict.fromkeys(found), key=lambda d: (d.file, d.line or 0, d.severity, d.message))
 
 
-def _stage(text: str, tmp: Path, origin: str, filename: str | None) -> SigmaRuleLocation | None:
+def _stage(source: _Source, tmp: Path) -> SigmaRuleLocation | None:
     """Write the text where validators that read the file, or its folders, can see it."""
     from sigma.exceptions import SigmaRuleLocation
 
-    if not filename:
+    if not source.filename:
         return None
-    # Keep the folder names of `origin`: sigmahq_tags_detection judges rules-dfir/ and the like.
-    folders = [part for part in Path(origin).parent.parts if part not in ("/", "..", ".")]
-    path = tmp.joinpath(*folders, Path(filename).name)
+    # Keep the folder names of the origin: sigmahq_tags_detection judges rules-dfir/ and the like.
+    folders = [p for p in Path(source.where).parent.parts if p not in ("/", "..", ".")]
+    path = tmp.joinpath(*folders, Path(source.filename).name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    path.write_text(source.text, encoding="utf-8")
     return SigmaRuleLocation(path)
 
 
@@ -697,6 +725,8 @@ class SigmaEvaluation:
 def evaluate_sigma(text: str, records: Sequence[Mapping[str, Any]]) -> SigmaEvaluation:
     """Run every rule in `text`, correlations included, on CloudTrail records, offline.
 
+    Field names match case-insensitively, as in SQLite (validation catches wrong case). Records
+    take part in correlations by their ISO `eventTime`; one without it never does.
     Raises CapicheError if the rules do not parse or convert.
     """
     from sigma.rule import SigmaRule
@@ -799,9 +829,7 @@ def _rule_keys(rules: Sequence[SigmaRuleBase]) -> dict[int, str]:
 
 def _event_table(records: Sequence[Mapping[str, Any]], fields: Sequence[str]) -> sqlite3.Connection:
     """In-memory table, one TEXT COLLATE NOCASE column per needed field, rowid = index + 1."""
-    columns = list({f.lower(): f for f in reversed(fields)}.values())[
-        ::-1
-    ]  # SQLite names ignore case
+    columns = _distinct_ignoring_case(fields)
     db = sqlite3.connect(":memory:")
     db.create_function("regexp", 2, _regexp, deterministic=True)
     quoted = [_quote(c) for c in columns]
@@ -813,6 +841,14 @@ def _event_table(records: Sequence[Mapping[str, Any]], fields: Sequence[str]) ->
     marks = ", ".join("?" * (len(columns) + 1))
     db.executemany(f"INSERT INTO {TABLE} (rowid, {', '.join(quoted)}) VALUES ({marks})", rows)
     return db
+
+
+def _distinct_ignoring_case(names: Sequence[str]) -> list[str]:
+    """SQLite column names ignore case: keep the first spelling of each."""
+    first: dict[str, str] = {}
+    for name in names:
+        first.setdefault(name.lower(), name)
+    return list(first.values())
 
 
 def flatten_record(record: Mapping[str, Any]) -> dict[str, str | int | float | None]:

@@ -42,29 +42,48 @@ def meta_lines(rule: ResolvedRule) -> list[tuple[str, str]]:
 
 
 def strings_block(rule: ResolvedRule) -> tuple[list[str], dict[str, str]]:
-    """String lines and, per group, the `$prefix` its condition refers to."""
+    """String lines and, per group, the YARA string set its condition refers to.
+
+    A text that several groups share is declared once as `$shared_NN` (both engines reject or warn
+    on duplicate values, and yara-x warns when a wildcard set also covers a named member).
+    """
     modifiers = " ".join(rule.source.code.yara_modifiers)
-    lines: list[str] = []
-    refs: dict[str, str] = {}
+    blocks: list[tuple[str, list[tuple[str, str]]]] = []
     if rule.source.code.header:
-        lines.append("        // header: must also be present")
-        for i, text in enumerate(rule.source.code.header, 1):
-            lines.append(f'        $header_{i:02d} = "{yara_string(text)}" {modifiers}')
+        blocks.append(("header", [(text, "header: must also be present") for text in rule.source.code.header]))
     for group in rule.groups:
-        strings = group.code_strings()
-        width = max(2, len(str(len(strings))))
-        for i, (text, owners) in enumerate(strings, 1):
-            lines.append(f"        // {_comment(group, owners)}")
-            lines.append(f'        ${group.name}_{i:0{width}d} = "{yara_string(text)}" {modifiers}')
-        refs[group.name] = f"any of (${group.name}_*)"
-    return lines, refs
+        blocks.append((group.name, [(text, _comment(group, owners)) for text, owners in group.code_strings()]))
+    uses: dict[str, int] = {}
+    for _, items in blocks:
+        for text, _ in items:
+            uses[text] = uses.get(text, 0) + 1
+    shared: dict[str, str] = {}
+    shared_lines: list[str] = []
+    comments = {text: comment for _, items in blocks for text, comment in items}
+    shared_texts = sorted(t for t, n in uses.items() if n > 1)
+    width = max(2, len(str(len(shared_texts))))
+    for i, text in enumerate(shared_texts, 1):
+        shared[text] = f"$shared_{i:0{width}d}"
+        shared_lines.append(f"        // {comments[text]} (in several groups)")
+        shared_lines.append(f'        {shared[text]} = "{yara_string(text)}" {modifiers}')
+    lines: list[str] = []
+    sets: dict[str, str] = {}
+    for name, items in blocks:
+        own = [(text, comment) for text, comment in items if text not in shared]
+        width = max(2, len(str(len(own))))
+        for i, (text, comment) in enumerate(own, 1):
+            lines.append(f"        // {comment}")
+            lines.append(f'        ${name}_{i:0{width}d} = "{yara_string(text)}" {modifiers}')
+        members = ([f"${name}_*"] if own else []) + [shared[t] for t, _ in items if t in shared]
+        sets[name] = f"any of ({', '.join(members)})"
+    return lines + shared_lines, sets
 
 
 def render(rule: ResolvedRule) -> str:
     lines, refs = strings_block(rule)
     condition = render_condition(rule.source.condition, refs.__getitem__)
     if rule.source.code.header:
-        condition = f"any of ($header_*) and ({condition})"
+        condition = f"{refs['header']} and ({condition})"
     meta = [f'        {key} = "{yara_string(value)}"' for key, value in meta_lines(rule)]
     return "\n".join(
         [

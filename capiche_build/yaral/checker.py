@@ -492,7 +492,7 @@ class RuleChecker:
                 sigil = "$" if isinstance(node, n.VarRef) else "#"
                 name = node.name
                 used.add(name)
-                if name in self.match_vars:
+                if name in self.match_vars and name in scope.placeholders:
                     self.report(
                         node,
                         f"match variable `${name}` cannot be used in `condition:`",

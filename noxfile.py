@@ -1,0 +1,46 @@
+"""Local and CI entry points. Sessions only call the `capiche` command or pytest/ruff."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHONS = ["3.11"]
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """Run the test suite (real engines, offline)."""
+    session.install("-e", ".[test,catalog]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("ruff==0.17.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build rules_src/ into build/ (all five formats)."""
+    session.install("-e", ".")
+    session.run("capiche", "build", *session.posargs)
+
+
+@nox.session
+def catalog(session: nox.Session) -> None:
+    """Regenerate data/aws_api_catalog.json.gz from the pinned botocore and awscli."""
+    session.install("-e", ".[catalog]")
+    session.run("capiche", "catalog", "generate")
+
+
+@nox.session
+def benchmarks(session: nox.Session) -> None:
+    """Print the performance figures (ratios where machines differ)."""
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/bench_catalog.py")
