@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from capiche_build.catalog import Catalog, Operation, load_catalog
-from capiche_build.condition import names, parse_condition, to_dnf
+from capiche_build.condition import ConditionError, names, parse_condition, to_dnf
 from capiche_build.diagnostics import CapicheError, Diagnostic
 from capiche_build.forms import translate
 from capiche_build.model import (
@@ -61,16 +61,21 @@ def _source(
     user_agent: Sequence[str] = (),
     window: str = "1h",
 ) -> RuleSource:
-    from capiche_build.definitions import GROUP_RE, NAME_RE
+    from capiche_build.definitions import GROUP_RE, NAME_RE, RESERVED_GROUPS, RESERVED_RULE_NAMES
 
-    if not NAME_RE.match(name):
-        raise CapicheError(f"rule name {name!r} must be a lower-case identifier")
+    if not NAME_RE.match(name) or name in RESERVED_RULE_NAMES:
+        raise CapicheError(f"rule name {name!r} must be a lower-case identifier and not a keyword")
     group_names = [s.name for s in specs]
     for gname in group_names:
-        if not GROUP_RE.match(gname):
-            raise CapicheError(f"group name {gname!r} must be a lower-case identifier")
+        if not GROUP_RE.match(gname) or gname in RESERVED_GROUPS:
+            raise CapicheError(f"group name {gname!r} must be a lower-case identifier and not reserved")
     condition = condition or " and ".join(group_names)
-    cond = parse_condition(condition)
+    try:
+        cond = parse_condition(condition)
+    except ConditionError as err:
+        raise CapicheError(
+            Diagnostic(message=f"condition {condition!r}: {err} (column {err.position + 1})", hint=err.hint)
+        ) from err
     unknown = [n for n in names(cond) if n not in group_names]
     if unknown:
         raise CapicheError(f"condition names unknown group(s): {', '.join(unknown)}")

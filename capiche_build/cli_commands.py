@@ -103,10 +103,13 @@ def _new(args: argparse.Namespace) -> int:
     import re
     import uuid
 
-    from capiche_build.definitions import NAME_RE
+    from capiche_build.definitions import NAME_RE, RESERVED_RULE_NAMES
 
-    if not NAME_RE.match(args.name):
-        raise CapicheError(f"rule name {args.name!r} must be a lower-case identifier, e.g. iam_access_key_created")
+    if not NAME_RE.match(args.name) or args.name in RESERVED_RULE_NAMES:
+        raise CapicheError(
+            f"rule name {args.name!r} must be a lower-case identifier and not a YARA or YARA-L keyword, "
+            "e.g. iam_access_key_created"
+        )
     folder = Path(args.dir)
     path = folder / f"{args.name}.yml"
     if path.exists():
@@ -123,6 +126,39 @@ def _new(args: argparse.Namespace) -> int:
     path.write_text(text, encoding="utf-8")
     print(f"wrote {path}")
     return 0
+
+
+@command("check")
+def _check(args: argparse.Namespace) -> int:
+    from capiche_build.catalog import load_catalog
+    from capiche_build.check import Policy, check_definitions, check_rule_files, print_github, split_paths
+
+    definitions, rule_files = split_paths(args.paths or ["rules_src"])
+    report = check_definitions(definitions, load_catalog(args.catalog), Policy.load()) if definitions else None
+    if rule_files:
+        extra = check_rule_files(rule_files)
+        if report is None:
+            report = extra
+        else:
+            report.rules += extra.rules
+            report.diagnostics += extra.diagnostics
+    assert report is not None
+    if args.format == "json":
+        _print_json(report.to_json())
+    elif args.format == "github":
+        print_github(report)
+    else:
+        rows = [
+            [r.name, r.source, ",".join(r.engines), f"{r.tests_passed}/{r.tests_passed + r.tests_failed}", "ok" if r.ok else "FAIL"]
+            for r in report.rules
+        ]
+        if rows:
+            print(format_table(["rule", "source", "engines", "tests", "result"], rows))
+        for d in report.all_diagnostics:
+            print(d.format(), file=sys.stderr)
+        errors = sum(d.severity == "error" for d in report.all_diagnostics)
+        print(f"\n{len(report.rules)} rule(s) checked, {errors} error(s)")
+    return 0 if report.ok else 1
 
 
 def _one_liner(fmt: str):  # type: ignore[no-untyped-def]
@@ -153,6 +189,10 @@ def _register(sub: Any) -> None:
     p.add_argument("--out", default="build", help="output folder (default: build)")
     p.add_argument("--formats", help=f"comma-separated subset of {','.join(FORMATS)}")
     p.add_argument("--json", action="store_true", help="print the manifest entries as JSON")
+
+    p = sub.add_parser("check", help="validate every rule with its engine and run the definitions' tests")
+    p.add_argument("paths", nargs="*", help="definitions, folders, or rule files (.yar, .yaral, Sigma .yml)")
+    p.add_argument("--format", choices=["table", "json", "github"], default="table")
 
     p = sub.add_parser("new", help="write a starter definition")
     p.add_argument("name", help="rule name (lower-case identifier)")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from capiche_build.condition import _KEYWORDS as CONDITION_KEYWORDS
 from capiche_build.condition import ConditionError, names, parse_condition, to_dnf
 from capiche_build.diagnostics import CapicheError, Diagnostic
 from capiche_build.model import (
@@ -25,6 +26,7 @@ from capiche_build.model import (
     RuleTests,
     TestCase,
 )
+from capiche_build.targets.escaping import YARA_KEYWORDS
 from capiche_build.udm import CLOUDTRAIL_TO_UDM
 from capiche_build.yamlsrc import LineList, LineMap, load_yaml
 
@@ -33,7 +35,21 @@ GROUP_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 DATE_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 TAG_RE = re.compile(r"^[a-z0-9_-]+\.[a-z0-9._-]+$")
 WINDOW_RE = re.compile(r"^([1-9]\d{0,3})([smhd])$")
-RESERVED_GROUPS = {"header", "shared", "selection", "filter", "principal", "e"}
+# A rule name is also a YARA and a YARA-L rule identifier; a group name is a condition operand and,
+# in multi-event YARA-L, an event variable (`$count` is refused there). Keywords cannot be either.
+# YARAL_KEYWORDS mirrors capiche_build.yaral.parser.KEYWORDS (kept here so reading definitions does
+# not import the YARA-L checker; tests/test_definitions.py checks that the two agree).
+YARAL_KEYWORDS = frozenset(
+    {
+        "rule", "meta", "match", "over", "events", "condition", "outcome", "options", "and",
+        "or", "not", "nocase", "in", "regex", "cidr", "before", "after", "all", "any", "if",
+        "max", "min", "sum", "array", "array_distinct", "count", "count_distinct", "is", "null",
+    }
+)  # fmt: skip
+RESERVED_RULE_NAMES = YARA_KEYWORDS | YARAL_KEYWORDS
+RESERVED_GROUPS = (
+    {"header", "shared", "selection", "filter", "principal", "e"} | CONDITION_KEYWORDS | YARAL_KEYWORDS
+)
 YARA_MODIFIERS = {"ascii", "wide", "nocase", "fullword", "private"}
 DORK_OPERATORS = {"intext", "allintext", "intitle", "inurl", "site", "filetype", "ext"}
 MAX_TEST_BYTES = 50 * 1024 * 1024
@@ -358,6 +374,12 @@ def parse_definition(text: str, path: str, base: Path | None = None) -> RuleSour
             lines.get("name"),
             "use a-z, 0-9 and _, starting with a letter (it names files: no `/`, `.` or spaces)",
         )
+    elif name in RESERVED_RULE_NAMES:
+        reader.error(
+            f"name {name!r} is a YARA or YARA-L keyword",
+            lines.get("name"),
+            "choose a longer name, e.g. prefix it with the service: `iam_...`",
+        )
     for key in ("date", "modified"):
         value = reader.text(data, key)
         if value and not DATE_RE.match(value):
@@ -373,7 +395,8 @@ def parse_definition(text: str, path: str, base: Path | None = None) -> RuleSour
         if not TAG_RE.match(tag):
             reader.error(f"tag {tag!r} is not like attack.persistence or attack.t1098.001", lines.get("tags"))
     for key in ("title", "description", "author"):
-        value = reader.text(data, key, required=key in REQUIRED)
+        # A missing required key is already reported above; here only an empty one is.
+        value = reader.text(data, key, required=key in REQUIRED and key in data)
         if any(ord(c) < 32 and c not in "\t" for c in value) and key == "title":
             reader.error(f"`{key}` must be one line", lines.get(key))
     formats = reader.text_list(data, "formats") or FORMATS

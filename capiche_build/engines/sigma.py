@@ -156,20 +156,16 @@ def validator_table() -> tuple[ValidatorInfo, ...]:
         if entry == "all":
             enabled = set(installed)
         elif entry.startswith("-"):
-            if not reasons.get(name):
-                raise RuntimeError(f"{VALIDATOR_CONFIG}: {name} is left out without a reason")
             enabled.discard(name)
         else:
             enabled.add(name)
+    unexplained = [n for n in installed if n not in enabled and not reasons.get(n)]
+    if unexplained:  # e.g. a validator a new pySigma release added, with no "all" to enable it
+        raise RuntimeError(f"{VALIDATOR_CONFIG}: validators off without a reason: {unexplained}")
     data = {v: str(s.path) for s in DATA_SOURCES for v in s.validators}
     return tuple(
-        ValidatorInfo(
-            name,
-            name in enabled,
-            data.get(name, ""),
-            "" if name in enabled else reasons.get(name, "not listed"),
-        )
-        for name in installed
+        ValidatorInfo(n, n in enabled, data.get(n, ""), "" if n in enabled else reasons[n])
+        for n in installed
     )
 
 

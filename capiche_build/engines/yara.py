@@ -176,7 +176,20 @@ def _read_source(path: Path) -> tuple[str, Diagnostic | None]:
 
 
 def check_yara_files(paths: Iterable[str | Path]) -> list[Diagnostic]:
-    """Compile each file alone, then every clean file together in one namespace.
+    """Compile each file alone, then every clean file together in one namespace."""
+    diagnostics: list[Diagnostic] = []
+    sources: list[tuple[str, str]] = []
+    for path in map(Path, paths):
+        text, problem = _read_source(path)
+        if problem is not None:
+            diagnostics.append(problem)
+        else:
+            sources.append((str(path), text))
+    return diagnostics + check_yara_sources(sources)
+
+
+def check_yara_sources(sources: Sequence[tuple[str, str]]) -> list[Diagnostic]:
+    """Like check_yara_files for (origin, text) pairs held in memory.
 
     The joint compile catches what no single file shows, chiefly a rule name used in two files.
     Files with errors of their own are left out of it so their errors are not reported twice;
@@ -184,15 +197,11 @@ def check_yara_files(paths: Iterable[str | Path]) -> list[Diagnostic]:
     """
     diagnostics: list[Diagnostic] = []
     clean: list[tuple[str, str]] = []
-    for path in map(Path, paths):
-        text, problem = _read_source(path)
-        if problem is not None:
-            diagnostics.append(problem)
-            continue
-        found = check_yara(text, str(path))
+    for origin, text in sources:
+        found = check_yara(text, origin)
         diagnostics.extend(found)
         if not found:
-            clean.append((str(path), text))
+            clean.append((origin, text))
     if len(clean) > 1:
         # libyara has no way to put several sources in one namespace except one big source.
         joined, line_map = _concatenate(clean)

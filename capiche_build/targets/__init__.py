@@ -25,10 +25,12 @@ class Target:
     extension: str
     render: Callable[[ResolvedRule], str]
     notes: Callable[[ResolvedRule], tuple[str, ...]] | None = None
+    filename: Callable[[ResolvedRule], str] | None = None  # default: <name><extension>
 
     def output(self, rule: ResolvedRule) -> Output:
         notes = self.notes(rule) if self.notes else ()
-        return Output(self.name, f"{self.folder}/{rule.name}{self.extension}", self.render(rule), notes)
+        name = self.filename(rule) if self.filename else f"{rule.name}{self.extension}"
+        return Output(self.name, f"{self.folder}/{name}", self.render(rule), notes)
 
 
 def targets() -> dict[str, Target]:
@@ -37,7 +39,7 @@ def targets() -> dict[str, Target]:
     return {
         "yara": Target("yara", "yara", ".yar", yara.render),
         "yaral": Target("yaral", "yaral", ".yaral", yaral.render),
-        "sigma": Target("sigma", "sigma", ".yml", sigma.render),
+        "sigma": Target("sigma", "sigma", ".yml", sigma.render, filename=sigma.filename),
         "vtgrep": Target("vtgrep", "vtgrep", ".txt", vtgrep.render),
         "dork": Target("dork", "dork", ".txt", dork.render, dork.notes),
     }

@@ -162,5 +162,11 @@ def documents(rule: ResolvedRule) -> list[dict[str, Any]]:
     return docs
 
 
+def filename(rule: ResolvedRule) -> str:
+    """SigmaHQ's convention: `aws_cloudtrail_` for rules, `correlation_` for files with one."""
+    has_correlation = any(len(c.positive) > 1 for c in rule.source.conjunctions)
+    return f"{'correlation_' if has_correlation else ''}aws_cloudtrail_{rule.name}.yml"
+
+
 def render(rule: ResolvedRule) -> str:
     return "---\n".join(_dump(doc) for doc in documents(rule))

@@ -1,8 +1,8 @@
 """YARA-L 2.0: a parser, a checker and an evaluator of our own (Google's checker needs an account).
 
-    parse_yaral(text) -> RuleFile                  syntax tree; raises YaralSyntaxError
-    check_yaral(text, origin) -> list[Diagnostic]  syntax and semantic problems
-    evaluate(rule_text, records) -> list[Detection]  run a rule on CloudTrail records
+parse_yaral(text) -> RuleFile                  syntax tree; raises YaralSyntaxError
+check_yaral(text, origin) -> list[Diagnostic]  syntax and semantic problems
+evaluate(rule_text, records) -> list[Detection]  run a rule on CloudTrail records
 """
 
 from capiche_build.yaral.checker import check_yaral

@@ -38,7 +38,6 @@ AGGREGATES = frozenset(
 )  # fmt: skip
 REGEX_FUNCTIONS = frozenset({"re.regex", "re.capture", "re.replace"})
 NUMERIC_TYPES = frozenset({"int", "float"})
-RE2_UNSUPPORTED = re.compile(r"\(\?<?[=!]|\\[1-9]")
 OPTIONS = {"allow_zero_values": "bool", "suppression_window": "duration"}
 
 
@@ -296,11 +295,12 @@ class RuleChecker:
                 self.check_regex(pattern, pattern.value)
 
     def check_regex(self, node: n.Node, pattern: str) -> None:
-        if RE2_UNSUPPORTED.search(pattern):
+        construct = _re2_unsupported(pattern)
+        if construct:
             self.report(
                 node,
-                f"regular expression /{pattern}/ uses lookaround or a backreference",
-                "YARA-L uses RE2, which supports neither",
+                f"regular expression /{pattern}/ uses {construct}",
+                "YARA-L uses RE2, which has no lookaround and no backreferences",
             )
             return
         try:
@@ -633,6 +633,28 @@ class RuleChecker:
                 self.report(entry, f"`{entry.key}` takes a duration such as `5m`")
             elif entry.key == "suppression_window" and self.rule.match is not None:
                 self.report(entry, "`suppression_window` only works in rules without `match:`")
+
+
+def _re2_unsupported(pattern: str) -> str | None:
+    """Name the first construct RE2 rejects but Python accepts (lookaround, backreference)."""
+    i, in_class = 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            if not in_class and pattern[i + 1 : i + 2] in set("123456789"):
+                return f"the backreference `{pattern[i : i + 2]}`"
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if pattern[i + 1 : i + 2] == "]":  # `[]...]`: a literal `]` first
+                i += 1
+        elif pattern.startswith(("(?=", "(?!", "(?<=", "(?<!"), i):
+            return "lookaround"
+        i += 1
+    return None
 
 
 def _is_aggregate(call: n.Call) -> bool:

@@ -57,7 +57,7 @@ class Detection:
 
 
 class UnsupportedRuleError(CapicheError):
-    """The rule uses YARA-L the evaluator does not implement."""
+    """The rule uses YARA-L the evaluator does not implement (or cannot run at all)."""
 
     def __init__(self, message: str, node: n.Node | None = None):
         super().__init__(
@@ -132,7 +132,12 @@ class _Event:
 
 @lru_cache(maxsize=512)
 def _regex(pattern: str, nocase: bool) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE if nocase else 0)
+    try:
+        return re.compile(pattern, re.IGNORECASE if nocase else 0)
+    except re.error as exc:
+        raise UnsupportedRuleError(
+            f"regular expression /{pattern}/ does not compile: {exc}"
+        ) from exc
 
 
 def _as_number(value: Value) -> float | None:

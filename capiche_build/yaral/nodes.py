@@ -260,7 +260,9 @@ def children(node: Node) -> Iterator[Node]:
 
 
 def walk(node: Node) -> Iterator[Node]:
-    """The node and every node below it, depth first."""
-    yield node
-    for child in children(node):
-        yield from walk(child)
+    """The node and every node below it, depth first (iterative: `1+1+...` trees run deep)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(list(children(current))))

@@ -38,6 +38,7 @@ MISSPELLED_SECTIONS = {
     "option": "options",
 }
 COMPARISON_OPS = ("=", "!=", "<", "<=", ">", ">=")
+MAX_NESTING = 64  # parentheses, calls and `not`s; keeps recursion far from Python's limit
 KEYWORDS = frozenset(
     {
         "rule", "meta", "match", "over", "events", "condition", "outcome", "options", "and",
@@ -58,6 +59,7 @@ class Parser:
         self.tokens = tokens
         self.i = 0
         self.errors: list[YaralSyntaxError] = []  # problems that do not stop parsing
+        self.depth = 0
 
     # -- token helpers --------------------------------------------------------------------------
     def peek(self, offset: int = 0) -> Token:
@@ -110,6 +112,7 @@ class Parser:
     def recover(self, start: int) -> None:
         """Skip to the next `rule NAME {` so one broken rule does not hide the others."""
         self.i = max(self.i, start + 1)
+        self.depth = 0
         while self.peek().kind != "EOF":
             if self.at_word("rule") and self.peek(1).kind == "IDENT" and self.peek(2).kind == "{":
                 return
@@ -369,11 +372,18 @@ class Parser:
             return first
         return n.And(line=first.line, column=first.column, operands=tuple(operands))
 
+    def nested(self, tok: Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"expression nested more than {MAX_NESTING} levels deep", tok)
+
     def parse_not(self) -> n.Expr:
         tok = self.peek()
         if tok.word == "not" or tok.kind == "!":
             self.advance()
+            self.nested(tok)
             operand = self.parse_not()
+            self.depth -= 1
             return n.Not(line=tok.line, column=tok.column, operand=operand, bang=tok.kind == "!")
         return self.parse_compare()
 
@@ -456,18 +466,17 @@ class Parser:
             return n.ListRef(**pos, name=str(tok.value))
         if tok.kind == "(":
             self.advance()
+            self.nested(tok)
             inner = self.parse_expr()
             self.close(")", tok)
+            self.depth -= 1
             return inner
         if tok.kind == "[":
             self.advance()
-            items: list[n.Expr] = []
-            if self.peek().kind != "]":
-                items.append(self.parse_expr())
-                while self.peek().kind == ",":
-                    self.advance()
-                    items.append(self.parse_expr())
+            self.nested(tok)
+            items = self.parse_list("]")
             self.close("]", tok)
+            self.depth -= 1
             return n.ListLit(**pos, items=tuple(items))
         if tok.kind == "IDENT":
             if tok.word in ("any", "all") and self.peek(1).kind == "VAR":
@@ -480,6 +489,15 @@ class Parser:
         if tok.kind == "DURATION":
             raise self.error(f"a duration (`{tok.text}`) cannot be used here", tok)
         raise self.error(f"expected an expression, found {_describe(tok)}", tok)
+
+    def parse_list(self, closer: str) -> list[n.Expr]:
+        items: list[n.Expr] = []
+        if self.peek().kind != closer:
+            items.append(self.parse_expr())
+            while self.peek().kind == ",":
+                self.advance()
+                items.append(self.parse_expr())
+        return items
 
     def close(self, kind: str, opener: Token) -> None:
         """Expect the bracket that closes `opener`, reporting the opener's position if absent."""
@@ -556,13 +574,10 @@ class Parser:
             self.advance()
             parts.append(self.advance().text)
         opener = self.advance()
-        args: list[n.Expr] = []
-        if self.peek().kind != ")":
-            args.append(self.parse_expr())
-            while self.peek().kind == ",":
-                self.advance()
-                args.append(self.parse_expr())
+        self.nested(opener)
+        args = self.parse_list(")")
         self.close(")", opener)
+        self.depth -= 1
         name = ".".join(parts)
         if len(parts) == 1:
             name = name.lower()  # `if`, `max` ... are keywords, so case-insensitive
