@@ -128,6 +128,19 @@ def _new(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("diff")
+def _diff(args: argparse.Namespace) -> int:
+    from capiche_build.build import build_files, read_tree, resolve_all
+    from capiche_build.catalog import load_catalog
+    from capiche_build.diff import compare, report
+
+    catalog = load_catalog(args.catalog)
+    fresh = build_files(resolve_all(catalog, args.sources or ["rules_src"]), catalog).files
+    drift = compare(read_tree(Path(args.build)), fresh)
+    print(report(drift, patches=not args.stat))
+    return 0 if drift.clean else 1
+
+
 @command("check")
 def _check(args: argparse.Namespace) -> int:
     from capiche_build.catalog import load_catalog
@@ -189,6 +202,11 @@ def _register(sub: Any) -> None:
     p.add_argument("--out", default="build", help="output folder (default: build)")
     p.add_argument("--formats", help=f"comma-separated subset of {','.join(FORMATS)}")
     p.add_argument("--json", action="store_true", help="print the manifest entries as JSON")
+
+    p = sub.add_parser("diff", help="rebuild in memory and compare with the committed build/")
+    p.add_argument("sources", nargs="*", help="definition files or folders (default: rules_src)")
+    p.add_argument("--build", default="build", help="the committed build folder (default: build)")
+    p.add_argument("--stat", action="store_true", help="summary only, no unified diff")
 
     p = sub.add_parser("check", help="validate every rule with its engine and run the definitions' tests")
     p.add_argument("paths", nargs="*", help="definitions, folders, or rule files (.yar, .yaral, Sigma .yml)")

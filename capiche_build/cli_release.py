@@ -1,0 +1,1 @@
+"""Release subcommands (lock, bundle, verify, unpack) registered on the `capiche` parser."""
