@@ -33,6 +33,20 @@ def build(session: nox.Session) -> None:
 
 
 @nox.session
+def check(session: nox.Session) -> None:
+    """Validate every rule with its real engine and run the definitions' tests."""
+    session.install("-e", ".")
+    session.run("capiche", "check", *session.posargs)
+
+
+@nox.session
+def diff(session: nox.Session) -> None:
+    """Fail when build/ does not match a fresh build of rules_src/."""
+    session.install("-e", ".")
+    session.run("capiche", "diff", *session.posargs)
+
+
+@nox.session
 def catalog(session: nox.Session) -> None:
     """Regenerate data/aws_api_catalog.json.gz from the pinned botocore and awscli."""
     session.install("-e", ".[catalog]")

@@ -143,7 +143,11 @@ def _parse_group(reader: _Reader, name: str, spec: Any, line: int | None) -> Gro
         )
         return None
     if name in RESERVED_GROUPS:
-        reader.error(f"group name {name!r} is reserved", line, "choose another name")
+        reader.error(
+            f"group name {name!r} is reserved (it names a YARA-L event variable or a rule part)",
+            line,
+            "choose another name",
+        )
         return None
     if isinstance(spec, list):  # shorthand: a bare list of APIs
         spec_map = LineMap({"apis": spec})
