@@ -46,12 +46,22 @@ def _definition(index: int, ops: list, rng: random.Random) -> str:
     lines.append(f"condition: {condition}")
     arn = "arn:aws:iam::111122223333:user/bench"
     match = [
-        {"eventSource": op.event_source, "eventName": op.event_name, "eventTime": f"2026-01-01T00:0{i}:00Z",
-         "userIdentity": {"arn": arn}}
+        {
+            "eventSource": op.event_source,
+            "eventName": op.event_name,
+            "eventTime": f"2026-01-01T00:0{i}:00Z",
+            "userIdentity": {"arn": arn},
+        }
         for i, op in enumerate([members[0] for members in groups.values()])
     ]
-    no_match = [{"eventSource": "sts.amazonaws.com", "eventName": "GetCallerIdentity",
-                 "eventTime": "2026-01-01T00:00:00Z", "userIdentity": {"arn": arn}}]
+    no_match = [
+        {
+            "eventSource": "sts.amazonaws.com",
+            "eventName": "GetCallerIdentity",
+            "eventTime": "2026-01-01T00:00:00Z",
+            "userIdentity": {"arn": arn},
+        }
+    ]
     code = "\n".join(f"client.{members[0].boto3}()" for members in groups.values())
     lines += [
         "tests:",

@@ -1,10 +1,10 @@
 """The modern Python API: search, translate, and render rules without a definition file.
 
-    >>> from capiche_build.api import load_catalog, search, translate, rule_from_groups, render
-    >>> catalog = load_catalog()
-    >>> keys = search(catalog, name=r"^iam:CreateAccessKey$")
-    >>> translate(keys, "boto3")
-    ['create_access_key']
+>>> from capiche_build.api import load_catalog, search, translate, rule_from_groups, render
+>>> catalog = load_catalog()
+>>> keys = search(catalog, name=r"^iam:CreateAccessKey$")
+>>> translate(keys, "boto3")
+['create_access_key']
 """
 
 from __future__ import annotations
@@ -68,13 +68,17 @@ def _source(
     group_names = [s.name for s in specs]
     for gname in group_names:
         if not GROUP_RE.match(gname) or gname in RESERVED_GROUPS:
-            raise CapicheError(f"group name {gname!r} must be a lower-case identifier and not reserved")
+            raise CapicheError(
+                f"group name {gname!r} must be a lower-case identifier and not reserved"
+            )
     condition = condition or " and ".join(group_names)
     try:
         cond = parse_condition(condition)
     except ConditionError as err:
         raise CapicheError(
-            Diagnostic(message=f"condition {condition!r}: {err} (column {err.position + 1})", hint=err.hint)
+            Diagnostic(
+                message=f"condition {condition!r}: {err} (column {err.position + 1})", hint=err.hint
+            )
         ) from err
     unknown = [n for n in names(cond) if n not in group_names]
     if unknown:
@@ -84,7 +88,8 @@ def _source(
         id=str(uuid.uuid5(_ADHOC_NAMESPACE, name)),
         name=name,
         title=title or name.replace("_", " ").title(),
-        description=description or f"Detects use of the AWS APIs grouped as {', '.join(group_names)}.",
+        description=description
+        or f"Detects use of the AWS APIs grouped as {', '.join(group_names)}.",
         author=author,
         date=date,
         status=status,
@@ -120,8 +125,12 @@ def rule_from_groups(
     for gname, members in groups.items():
         apis = tuple(m.api if isinstance(m, Operation) else str(m) for m in members)
         if not apis:
-            raise CapicheError(Diagnostic(message=f"group `{gname}` is empty", hint="give it at least one API"))
-        specs.append(GroupSpec(name=gname, apis=apis, forms=tuple((forms or {}).get(gname, CODE_FORMS))))
+            raise CapicheError(
+                Diagnostic(message=f"group `{gname}` is empty", hint="give it at least one API")
+            )
+        specs.append(
+            GroupSpec(name=gname, apis=apis, forms=tuple((forms or {}).get(gname, CODE_FORMS)))
+        )
     return resolve_rule(catalog, _source(name, specs, condition, **meta))
 
 

@@ -40,7 +40,12 @@ class BuildResult:
         for built in self.rules:
             groups = ", ".join(f"{g.name}:{len(g.operations)}" for g in built.rule.groups)
             rows.append(
-                [built.rule.name, groups, ",".join(o.format for o in built.outputs), "; ".join(n for o in built.outputs for n in o.notes)]
+                [
+                    built.rule.name,
+                    groups,
+                    ",".join(o.format for o in built.outputs),
+                    "; ".join(n for o in built.outputs for n in o.notes),
+                ]
             )
         return rows
 
@@ -116,7 +121,9 @@ def build_files(
         "catalog": {"botocore": catalog.botocore_version, "awscli": catalog.awscli_version},
         "rules": [manifest_entry(b) for b in built],
     }
-    files[MANIFEST] = (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    files[MANIFEST] = (
+        json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    ).encode()
     return BuildResult(tuple(built), files)
 
 
@@ -174,7 +181,9 @@ def write_tree(out_dir: Path, files: dict[str, bytes]) -> None:
         for rel, data in sorted(files.items()):
             target = (staging / rel).resolve()
             if staging.resolve() not in target.parents:
-                raise CapicheError(Diagnostic(message=f"output path {rel!r} escapes the build folder"))
+                raise CapicheError(
+                    Diagnostic(message=f"output path {rel!r} escapes the build folder")
+                )
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         for folder in [staging, *(p for p in staging.rglob("*") if p.is_dir())]:

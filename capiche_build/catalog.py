@@ -238,7 +238,9 @@ class Catalog:
 
 def sort_operations(ops: Any) -> list[Operation]:
     unique = {op.api: op for op in ops}
-    return [unique[k] for k in sorted(unique, key=lambda a: (a.partition(":")[0], a.partition(":")[2]))]
+    return [
+        unique[k] for k in sorted(unique, key=lambda a: (a.partition(":")[0], a.partition(":")[2]))
+    ]
 
 
 _CACHE: dict[Path, Catalog] = {}

@@ -17,7 +17,14 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from capiche_build.catalog import CATALOG_FORMAT, DEFAULT_CATALOG_PATH, FLAG_CLI_DERIVED, FLAG_CLI_HIDDEN, FLAG_DEPRECATED, FLAG_PREFIX_AMBIGUOUS
+from capiche_build.catalog import (
+    CATALOG_FORMAT,
+    DEFAULT_CATALOG_PATH,
+    FLAG_CLI_DERIVED,
+    FLAG_CLI_HIDDEN,
+    FLAG_DEPRECATED,
+    FLAG_PREFIX_AMBIGUOUS,
+)
 
 # Services whose CloudTrail eventSource is not `<signingName>.amazonaws.com`.
 # Each entry: boto3 service name -> (eventSource host part, evidence).
@@ -153,7 +160,11 @@ def cli_tables() -> CliTable:
     keeping it out of this process keeps the models we read those of the pinned botocore.
     """
     out = subprocess.run(
-        [sys.executable, "-c", "import json, capiche_build.catalog_gen as g; print(json.dumps(g._cli_tables()))"],
+        [
+            sys.executable,
+            "-c",
+            "import json, capiche_build.catalog_gen as g; print(json.dumps(g._cli_tables()))",
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -266,7 +277,9 @@ def serialise(document: dict[str, Any]) -> bytes:
         lines.append(f"{json.dumps(key)}: {json.dumps(head[key], ensure_ascii=False)},")
     for key in ("services", "operations"):
         rows = [json.dumps(row, ensure_ascii=False, separators=(",", ":")) for row in document[key]]
-        lines.append(f'"{key}": [\n' + ",\n".join(rows) + "\n]" + ("," if key == "services" else ""))
+        lines.append(
+            f'"{key}": [\n' + ",\n".join(rows) + "\n]" + ("," if key == "services" else "")
+        )
     lines.append("}\n")
     raw = "\n".join(lines).encode("utf-8")
     buffer = io.BytesIO()

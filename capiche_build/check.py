@@ -100,7 +100,8 @@ class CheckReport:
                 for r in self.rules
             ],
             "diagnostics": [
-                {k: v for k, v in d.__dict__.items() if v not in (None, "")} for d in self.all_diagnostics
+                {k: v for k, v in d.__dict__.items() if v not in (None, "")}
+                for d in self.all_diagnostics
             ],
         }
 
@@ -127,13 +128,22 @@ def validate_outputs(outputs: Sequence[Output], source: str = "") -> list[Diagno
             found += _check_query(out)
     if found and source:
         found.append(
-            Diagnostic(file=source, message="a generated rule failed its engine (see above)", hint="report it: a definition that passes the schema must build valid rules")
+            Diagnostic(
+                file=source,
+                message="a generated rule failed its engine (see above)",
+                hint="report it: a definition that passes the schema must build valid rules",
+            )
         )
     return found
 
 
 def _check_query(out: Output) -> list[Diagnostic]:
-    from capiche_build.engines.query import QuerySyntaxError, count_dork_words, parse_dork, parse_vtgrep
+    from capiche_build.engines.query import (
+        QuerySyntaxError,
+        count_dork_words,
+        parse_dork,
+        parse_vtgrep,
+    )
 
     found = []
     for number, line in enumerate(out.text.splitlines(), 1):
@@ -143,9 +153,20 @@ def _check_query(out: Output) -> list[Diagnostic]:
             else:
                 parse_dork(line)
                 if count_dork_words(line) > 32:
-                    found.append(Diagnostic(file=f"build/{out.path}", line=number, message="dork longer than 32 words", engine="dork"))
+                    found.append(
+                        Diagnostic(
+                            file=f"build/{out.path}",
+                            line=number,
+                            message="dork longer than 32 words",
+                            engine="dork",
+                        )
+                    )
         except QuerySyntaxError as err:
-            found.append(Diagnostic(file=f"build/{out.path}", line=number, message=str(err), engine=out.format))
+            found.append(
+                Diagnostic(
+                    file=f"build/{out.path}", line=number, message=str(err), engine=out.format
+                )
+            )
     return found
 
 
@@ -195,7 +216,11 @@ def run_tests(rule: ResolvedRule, outputs: Sequence[Output], report: RuleReport)
     for kind, expected, cases in plan:
         for case in cases:
             try:
-                fired = _log_fired(by_format, case) if kind == "cloudtrail" else _code_fired(rule, by_format, case)
+                fired = (
+                    _log_fired(by_format, case)
+                    if kind == "cloudtrail"
+                    else _code_fired(rule, by_format, case)
+                )
             except CapicheError as err:
                 report.tests_failed += 1
                 report.diagnostics.extend(err.diagnostics)
@@ -240,15 +265,19 @@ def _policy_problems(rule: ResolvedRule, policy: Policy) -> list[Diagnostic]:
             missing.append("tests.code.match")
         if not tests.code_no_match:
             missing.append("tests.code.no_match")
-    return [
-        Diagnostic(
-            file=src.path,
-            line=src.line_of("tests"),
-            message=f"missing test case(s): {', '.join(missing)}",
-            hint="each definition needs a match and a no-match case for logs and for code "
-            "([tool.capiche] require-log-tests / require-code-tests)",
-        )
-    ] if missing else []
+    return (
+        [
+            Diagnostic(
+                file=src.path,
+                line=src.line_of("tests"),
+                message=f"missing test case(s): {', '.join(missing)}",
+                hint="each definition needs a match and a no-match case for logs and for code "
+                "([tool.capiche] require-log-tests / require-code-tests)",
+            )
+        ]
+        if missing
+        else []
+    )
 
 
 # --- entry points -------------------------------------------------------------------------------
@@ -265,7 +294,11 @@ def check_rules(rules: Sequence[ResolvedRule], policy: Policy | None = None) -> 
         try:
             outputs = render_rule(rule)
         except (CapicheError, ValueError) as err:
-            item.diagnostics += err.diagnostics if isinstance(err, CapicheError) else [Diagnostic(file=rule.source.path, message=str(err))]
+            item.diagnostics += (
+                err.diagnostics
+                if isinstance(err, CapicheError)
+                else [Diagnostic(file=rule.source.path, message=str(err))]
+            )
             report.rules.append(item)
             continue
         item.engines = [o.format for o in outputs]

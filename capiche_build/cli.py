@@ -34,10 +34,12 @@ def _print_json(data: Any) -> None:
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [len(h) for h in headers]
     for row in rows:
-        widths = [max(w, len(c)) for w, c in zip(widths, row)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+    lines.extend(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
     return "\n".join(lines)
 
 
@@ -50,7 +52,9 @@ def _search(args: argparse.Namespace) -> int:
     from capiche_build.search import search
 
     if not any([args.pattern, args.description, args.service, args.event_source]):
-        raise CapicheError("give a PATTERN or at least one of --description, --service, --event-source")
+        raise CapicheError(
+            "give a PATTERN or at least one of --description, --service, --event-source"
+        )
     ops = search(
         load_catalog(args.catalog),
         name=args.pattern,
@@ -96,14 +100,22 @@ def _show(args: argparse.Namespace) -> int:
         print(f"  boto3         {op.boto3}")
         cli = ", ".join(f"aws {op.cli_service} {c}" for c in op.cli_commands)
         print(f"  AWS CLI       {cli or '(removed from the CLI)'}")
-        match = " (recorded with an API-version suffix: match by prefix)" if op.event_name_match == "prefix" else ""
+        match = (
+            " (recorded with an API-version suffix: match by prefix)"
+            if op.event_name_match == "prefix"
+            else ""
+        )
         print(f"  CloudTrail    {op.event_source} {op.event_name}{match}")
         print(f"  IAM action    {op.iam_action} (heuristic)")
         forms = all_forms(op)
         print(f"  JS v3         {forms['js-v3'][0]}")
         print(f"  Go v2         {forms['go-v2'][0]}")
         print(f"  Java v2       {forms['java-v2'][0]} (heuristic)")
-        flags = [n for n, on in (("deprecated", op.deprecated), ("hidden in CLI help", op.cli_hidden)) if on]
+        flags = [
+            n
+            for n, on in (("deprecated", op.deprecated), ("hidden in CLI help", op.cli_hidden))
+            if on
+        ]
         if flags:
             print(f"  flags         {', '.join(flags)}")
     return 0

@@ -144,10 +144,20 @@ def _diff(args: argparse.Namespace) -> int:
 @command("check")
 def _check(args: argparse.Namespace) -> int:
     from capiche_build.catalog import load_catalog
-    from capiche_build.check import Policy, check_definitions, check_rule_files, print_github, split_paths
+    from capiche_build.check import (
+        Policy,
+        check_definitions,
+        check_rule_files,
+        print_github,
+        split_paths,
+    )
 
     definitions, rule_files = split_paths(args.paths or ["rules_src"])
-    report = check_definitions(definitions, load_catalog(args.catalog), Policy.load()) if definitions else None
+    report = (
+        check_definitions(definitions, load_catalog(args.catalog), Policy.load())
+        if definitions
+        else None
+    )
     if rule_files:
         extra = check_rule_files(rule_files)
         if report is None:
@@ -162,7 +172,13 @@ def _check(args: argparse.Namespace) -> int:
         print_github(report)
     else:
         rows = [
-            [r.name, r.source, ",".join(r.engines), f"{r.tests_passed}/{r.tests_passed + r.tests_failed}", "ok" if r.ok else "FAIL"]
+            [
+                r.name,
+                r.source,
+                ",".join(r.engines),
+                f"{r.tests_passed}/{r.tests_passed + r.tests_failed}",
+                "ok" if r.ok else "FAIL",
+            ]
             for r in report.rules
         ]
         if rows:
@@ -208,8 +224,12 @@ def _register(sub: Any) -> None:
     p.add_argument("--build", default="build", help="the committed build folder (default: build)")
     p.add_argument("--stat", action="store_true", help="summary only, no unified diff")
 
-    p = sub.add_parser("check", help="validate every rule with its engine and run the definitions' tests")
-    p.add_argument("paths", nargs="*", help="definitions, folders, or rule files (.yar, .yaral, Sigma .yml)")
+    p = sub.add_parser(
+        "check", help="validate every rule with its engine and run the definitions' tests"
+    )
+    p.add_argument(
+        "paths", nargs="*", help="definitions, folders, or rule files (.yar, .yaral, Sigma .yml)"
+    )
     p.add_argument("--format", choices=["table", "json", "github"], default="table")
 
     p = sub.add_parser("new", help="write a starter definition")
@@ -227,11 +247,18 @@ def _register(sub: Any) -> None:
     for fmt in FORMATS:
         p = sub.add_parser(fmt, help=f"{helps[fmt]} for APIs, without a definition file")
         p.add_argument("--api", action="append", metavar="API", help="service:Name (repeatable)")
-        p.add_argument("--search", action="append", metavar="PATTERN", help="regex over service:Name (repeatable)")
+        p.add_argument(
+            "--search",
+            action="append",
+            metavar="PATTERN",
+            help="regex over service:Name (repeatable)",
+        )
         p.add_argument("--name", default="capiche_rule", help="rule name")
         if fmt in {"yara", "vtgrep", "dork"}:
             p.add_argument("--sdk", choices=["boto3", "awscli"], help="code form (default: both)")
-            p.add_argument("--header", action="append", metavar="TEXT", help="string that must also be present")
+            p.add_argument(
+                "--header", action="append", metavar="TEXT", help="string that must also be present"
+            )
         else:
             p.set_defaults(header=None)
 

@@ -148,9 +148,7 @@ class _Parser:
             self.take("sym", ")")
             count = 1 if value == "any" else len(names) if value == "all" else int(value)
             if not 1 <= count <= len(names):
-                raise ConditionError(
-                    f"`{value} of` needs between 1 and {len(names)} groups", pos
-                )
+                raise ConditionError(f"`{value} of` needs between 1 and {len(names)} groups", pos)
             if count == 1:
                 return names[0] if len(names) == 1 else Or(tuple(names))
             if count == len(names):
@@ -212,9 +210,13 @@ def to_dnf(cond: Cond) -> tuple[Conjunction, ...]:
 
     def dnf(node: Cond, negate: bool) -> list[tuple[frozenset[str], frozenset[str]]]:
         if isinstance(node, Ref):
-            pair = (frozenset(), frozenset({node.name})) if negate else (
-                frozenset({node.name}),
-                frozenset(),
+            pair = (
+                (frozenset(), frozenset({node.name}))
+                if negate
+                else (
+                    frozenset({node.name}),
+                    frozenset(),
+                )
             )
             return [pair]
         if isinstance(node, Not):

@@ -50,7 +50,9 @@ def compare(committed: dict[str, bytes], fresh: dict[str, bytes]) -> Drift:
         old_lines = (old or b"").decode("utf-8", "replace").splitlines(keepends=True)
         new_lines = (new or b"").decode("utf-8", "replace").splitlines(keepends=True)
         drift.patches.append(
-            "".join(difflib.unified_diff(old_lines, new_lines, f"a/build/{path}", f"b/build/{path}"))
+            "".join(
+                difflib.unified_diff(old_lines, new_lines, f"a/build/{path}", f"b/build/{path}")
+            )
         )
     before, after = _rules(committed.get(MANIFEST)), _rules(fresh.get(MANIFEST))
     drift.rules_added = sorted(set(after) - set(before))

@@ -17,7 +17,8 @@ import difflib
 import gzip
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -63,7 +64,7 @@ CLI_SDKS = frozenset({"awscli", "aws-cli", "cli"})
 # ---------------------------------------------------------------- API data
 
 
-class ApiData(list):  # type: ignore[type-arg]  # list[dict[str, Any]] on Python 3.10 too
+class ApiData(list[dict[str, Any]]):
     """The original's list of API dicts, carrying the catalog the functions resolve names with.
 
     Built from the shipped catalog (`path` is None), searches run on the catalog directly. Built
@@ -147,10 +148,14 @@ def _catalog_of(api_data: Any) -> Catalog:
 
 def _catalog_backed(api_data: Any) -> Catalog | None:
     """The catalog to search directly, or None to search the rows as given."""
-    if isinstance(api_data, ApiData) and api_data.path is None and api_data.catalog is not None:
+    if (
+        isinstance(api_data, ApiData)
+        and api_data.path is None
+        and api_data.catalog is not None
         # A list the caller has since edited is searched as it now is.
-        if len(api_data) == len(api_data.catalog):
-            return api_data.catalog
+        and len(api_data) == len(api_data.catalog)
+    ):
+        return api_data.catalog
     return None
 
 
@@ -369,6 +374,7 @@ _MODIFIER = re.compile(
     r'\s*(ascii|wide|nocase|fullword|private|xor(?:\([^()]*\))?|base64(?:wide)?(?:\("(?:[^"\\]|\\.)*"\))?)'
     r"(?=\s|$)"
 )
+_STRING_DECL = re.compile(r"\$([A-Za-z0-9_]*)\s*=")
 _STRING_LINE = re.compile(r'\s*\$([A-Za-z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"')
 _YARA_ESCAPE = re.compile(r'\\(x[0-9A-Fa-f]{2}|[\\"nrt])')
 _SIMPLE_ESCAPES = {"\\": b"\\", '"': b'"', "n": b"\n", "r": b"\r", "t": b"\t"}
@@ -455,7 +461,7 @@ def generate_yara_string(
     return lines
 
 
-def _outside_quotes(text: str, fix: Any) -> str:
+def _outside_quotes(text: str, fix: Callable[[str], str]) -> str:
     """Apply `fix` to the parts of a condition that are not inside double-quoted strings."""
     parts = re.split(r'("(?:[^"\\]|\\.)*")', text)
     return "".join(part if i % 2 else fix(part) for i, part in enumerate(parts))
@@ -464,7 +470,8 @@ def _outside_quotes(text: str, fix: Any) -> str:
 def _modern_condition(condition: str) -> str:
     # The original wrote `any of $user*`; YARA needs `any of ($user*)`.
     return _outside_quotes(
-        condition, lambda part: re.sub(r"\bof\s+(\$[A-Za-z0-9_]*\*?)(?![A-Za-z0-9_*])", r"of (\1)", part)
+        condition,
+        lambda part: re.sub(r"\bof\s+(\$[A-Za-z0-9_]*\*?)(?![A-Za-z0-9_*])", r"of (\1)", part),
     )
 
 
@@ -476,7 +483,9 @@ def _meta_value(value: Any) -> str:
     return f'"{yara_string(str(value))}"'
 
 
-def _meta_items(meta: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None) -> list[tuple[str, Any]]:
+def _meta_items(
+    meta: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None,
+) -> list[tuple[str, Any]]:
     if not meta:
         return []
     dicts = [meta] if isinstance(meta, Mapping) else list(meta)
@@ -497,29 +506,39 @@ def _meta_items(meta: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None) ->
 
 
 def _string_lines(strings: str | Iterable[str]) -> list[tuple[str, str]]:
-    """(identifier, line) for each string; plain text becomes `$string_NN = "text"`."""
-    items = [strings] if isinstance(strings, str) else list(strings)
-    plain = [s for s in items if not _STRING_LINE.match(str(s))]
+    """(identifier, line) for each string; plain text becomes `$string_NN = "text"`.
+
+    An item that declares a string (`$id = ...`: text, hex or regex) is kept as written.
+    """
+    items = [str(s).strip() for s in ([strings] if isinstance(strings, str) else strings)]
+    plain = [s for s in items if not _STRING_DECL.match(s)]
     width = max(2, len(str(len(plain))))
     out: list[tuple[str, str]] = []
     counter = 0
-    for item in items:
-        text = str(item).strip()
-        match = _STRING_LINE.match(text)
-        if match:
-            out.append((match.group(1), text))
-            continue
+    for text in items:
         if not text:
             raise CapicheError("cannot make a YARA string from empty text")
+        if "\n" in text or "\r" in text:
+            raise CapicheError(
+                Diagnostic(
+                    message=f"string {text[:40]!r} spans several lines",
+                    hint="give one string per item, as generate_yara_string returns them",
+                )
+            )
+        declared = _STRING_DECL.match(text)
+        if declared:
+            out.append((declared.group(1), text))
+            continue
         counter += 1
-        out.append((f"string_{counter:0{width}d}", f'$string_{counter:0{width}d} = "{yara_string(text)}"'))
+        ident = f"string_{counter:0{width}d}"
+        out.append((ident, f'${ident} = "{yara_string(text)}"'))
     return out
 
 
 def _check_references(condition: str, identifiers: list[str]) -> None:
     """Fail early on what both engines reject: unknown and unreferenced strings."""
-    seen: set[str] = set()
-    duplicates = sorted({i for i in identifiers if i and (i in seen or seen.add(i))})
+    counts = Counter(i for i in identifiers if i)
+    duplicates = sorted(i for i, n in counts.items() if n > 1)
     if duplicates:
         raise CapicheError(
             Diagnostic(
@@ -527,8 +546,7 @@ def _check_references(condition: str, identifiers: list[str]) -> None:
                 hint="give each generate_yara_string call its own variable_prefix",
             )
         )
-    bare = _outside_quotes(condition, lambda part: part)
-    code = re.sub(r'"(?:[^"\\]|\\.)*"', '""', bare)
+    code = re.sub(r'"(?:[^"\\]|\\.)*"', '""', condition)  # string literals hold no references
     if re.search(r"\bthem\b", code):
         return
     refs = re.findall(r"[$#@!]([A-Za-z0-9_]*)(\*?)", code)
@@ -587,7 +605,10 @@ def generate_yara_rule(
     if not isinstance(condition, str) or not condition.strip():
         raise CapicheError(Diagnostic(message="the condition is empty", hint="e.g. 'any of them'"))
     lines = _string_lines(strings)
-    cond = _modern_condition(" ".join(condition.split()))
+    # Continuation lines are re-indented; YARA strings cannot span lines, so none is altered.
+    cond = "\n        ".join(
+        line.strip() for line in _modern_condition(condition.strip()).splitlines() if line.strip()
+    )
     _check_references(cond, [ident for ident, _ in lines])
     meta = [("author", meta_author), ("description", meta_description)]
     meta += _meta_items(meta_dynamic_dictionary)
@@ -647,6 +668,15 @@ def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
+def _vt_term(text: str | bytes) -> str:
+    if isinstance(text, bytes):
+        return "content:{" + text.hex() + "}"
+    try:
+        return vtgrep_term(text)
+    except ValueError as err:  # empty text would match every file
+        raise CapicheError(str(err)) from err
+
+
 def generate_vtgrep_content(strings: str | Iterable[str], logical_operator: str = "") -> str:
     """VirusTotal content search. A string gives one term, `content:"import boto3"`, as is.
 
@@ -656,15 +686,9 @@ def generate_vtgrep_content(strings: str | Iterable[str], logical_operator: str 
     and text a quoted term cannot spell is searched in hex.
     """
     if isinstance(strings, str):
-        return vtgrep_term(strings)
+        return _vt_term(strings)
     operator = _logical(logical_operator, ("OR", "AND"))
-    terms = []
-    for item in strings:
-        text = _search_text(str(item))
-        terms.append(
-            vtgrep_term(text) if isinstance(text, str) else "content:{" + text.hex() + "}"
-        )
-    terms = _unique(terms)
+    terms = _unique(_vt_term(_search_text(str(item))) for item in strings)
     if not terms:
         raise CapicheError("no strings to search for: the query would match nothing useful")
     return "(" + f" {operator} ".join(terms) + ")"
@@ -777,7 +801,7 @@ def _yaral_name(name: str, what: str) -> str:
     return name
 
 
-class YaralEvents(dict):  # type: ignore[type-arg]  # dict[str, str]
+class YaralEvents(dict[str, Any]):
     """Event predicates for one event variable: `$var.field` -> value lines, AND-ed.
 
     Holds the CloudTrail vendor and product lines; the OR over the APIs (eventSource with its

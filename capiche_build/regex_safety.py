@@ -87,7 +87,7 @@ def _walk(items: Any, inside_repeat: bool, problems: list[_Problem], counter: li
     for op, av in items:
         if op in _REPEATS or op is _POSSESSIVE:
             low, high, body = av
-            if high is not sre_c.MAXREPEAT and high > MAX_REPEAT_COUNT or low > MAX_REPEAT_COUNT:
+            if (high is not sre_c.MAXREPEAT and high > MAX_REPEAT_COUNT) or low > MAX_REPEAT_COUNT:
                 problems.append(
                     _Problem(
                         f"repeat count {{{low},{high}}} is larger than {MAX_REPEAT_COUNT}",

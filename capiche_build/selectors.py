@@ -27,7 +27,10 @@ def resolve_group(catalog: Catalog, group: GroupSpec, where: str = "") -> Resolv
             import difflib
 
             close = difflib.get_close_matches(service, list(catalog.services), n=3)
-            fail(f"unknown service {service!r}", f"did you mean {', '.join(close)}?" if close else "see `capiche catalog info`")
+            fail(
+                f"unknown service {service!r}",
+                f"did you mean {', '.join(close)}?" if close else "see `capiche catalog info`",
+            )
 
     chosen: dict[str, Operation] = {}
     try:
@@ -47,7 +50,9 @@ def resolve_group(catalog: Catalog, group: GroupSpec, where: str = "") -> Resolv
                 if group.services:
                     hits = [op for op in hits if op.service in group.services]
                 if not hits:
-                    fail(f"name regex {pattern!r} matches no operation", _hint_for(catalog, pattern))
+                    fail(
+                        f"name regex {pattern!r} matches no operation", _hint_for(catalog, pattern)
+                    )
                 pool = hits if pool is None else _union(pool, hits)
             desc_pool: list[Operation] | None = None
             for pattern in group.description_regex:
@@ -55,7 +60,10 @@ def resolve_group(catalog: Catalog, group: GroupSpec, where: str = "") -> Resolv
                 if group.services:
                     hits = [op for op in hits if op.service in group.services]
                 if not hits:
-                    fail(f"description regex {pattern!r} matches no operation", "try a shorter phrase")
+                    fail(
+                        f"description regex {pattern!r} matches no operation",
+                        "try a shorter phrase",
+                    )
                 desc_pool = hits if desc_pool is None else _union(desc_pool, hits)
         except CapicheError as err:
             problems.extend(
@@ -67,7 +75,10 @@ def resolve_group(catalog: Catalog, group: GroupSpec, where: str = "") -> Resolv
             keep = {op.api for op in desc_pool}
             pool = [op for op in pool if op.api in keep]
             if not pool and not problems:
-                fail("its name and description regexes match no operation together", "loosen one of them")
+                fail(
+                    "its name and description regexes match no operation together",
+                    "loosen one of them",
+                )
         selected = pool if pool is not None else desc_pool or []
         if not group.include_deprecated:
             selected = [op for op in selected if not op.deprecated]
@@ -125,7 +136,9 @@ def resolve_rule(catalog: Catalog, source: RuleSource) -> ResolvedRule:
     if problems:
         raise CapicheError(problems)
     for group in groups:
-        if not group.code_strings() and any(f in source.formats for f in ("yara", "vtgrep", "dork")):
+        if not group.code_strings() and any(
+            f in source.formats for f in ("yara", "vtgrep", "dork")
+        ):
             raise CapicheError(
                 Diagnostic(
                     file=source.path,

@@ -49,4 +49,6 @@ def render_rule(rule: ResolvedRule, formats: tuple[str, ...] | None = None) -> l
     """Every output of one rule, in the formats it asks for (or those given)."""
     chosen = formats or rule.source.formats
     available = targets()
-    return [available[f].output(rule) for f in chosen if f in rule.source.formats and f in available]
+    return [
+        available[f].output(rule) for f in chosen if f in rule.source.formats and f in available
+    ]

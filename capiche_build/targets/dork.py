@@ -30,7 +30,9 @@ def _terms(rule: ResolvedRule) -> dict[str, list[str]]:
     return {g.name: [dork_term(text, op) for text, _ in g.code_strings()] for g in rule.groups}
 
 
-def _split(rule: ResolvedRule, header: list[str], positive: list[list[str]], negative: list[list[str]]) -> list[str]:
+def _split(
+    rule: ResolvedRule, header: list[str], positive: list[list[str]], negative: list[list[str]]
+) -> list[str]:
     query = _query(header, positive, negative)
     if count_dork_words(query) <= MAX_WORDS:
         return [query]
@@ -63,7 +65,9 @@ def queries(rule: ResolvedRule) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _parts(conj: Conjunction, terms: dict[str, list[str]]) -> tuple[list[list[str]], list[list[str]]]:
+def _parts(
+    conj: Conjunction, terms: dict[str, list[str]]
+) -> tuple[list[list[str]], list[list[str]]]:
     return [terms[g] for g in conj.positive], [terms[g] for g in conj.negative]
 
 
@@ -71,7 +75,11 @@ def _whole(rule: ResolvedRule, terms: dict[str, list[str]], header: list[str]) -
     from capiche_build.condition import render as render_condition
 
     body = render_condition(
-        rule.source.condition, lambda name: _or(terms[name]), and_=" ", or_=" OR ", not_=lambda s: f"-{s}"
+        rule.source.condition,
+        lambda name: _or(terms[name]),
+        and_=" ",
+        or_=" OR ",
+        not_=lambda s: f"-{s}",
     )
     return " ".join([*header, f"({body})" if header and " OR " in body else body])
 

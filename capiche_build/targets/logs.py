@@ -26,7 +26,9 @@ class SourceSelection:
 def by_event_source(ops: Iterable[Operation]) -> tuple[SourceSelection, ...]:
     grouped: dict[str, dict[str, set[str]]] = {}
     for op in ops:
-        slot = grouped.setdefault(op.event_source, {"exact": set(), "prefix": set(), "regex": set()})
+        slot = grouped.setdefault(
+            op.event_source, {"exact": set(), "prefix": set(), "regex": set()}
+        )
         if op.event_name_match == "exact":
             slot["exact"].add(op.event_name)
         elif op.prefix_ambiguous:
@@ -34,7 +36,9 @@ def by_event_source(ops: Iterable[Operation]) -> tuple[SourceSelection, ...]:
         else:
             slot["prefix"].add(op.event_name)
     return tuple(
-        SourceSelection(src, tuple(sorted(s["exact"])), tuple(sorted(s["prefix"])), tuple(sorted(s["regex"])))
+        SourceSelection(
+            src, tuple(sorted(s["exact"])), tuple(sorted(s["prefix"])), tuple(sorted(s["regex"]))
+        )
         for src, s in sorted(grouped.items())
     )
 

@@ -35,7 +35,13 @@ _Dumper.add_representer(str, _str_representer)
 
 def _dump(doc: dict[str, Any]) -> str:
     return yaml.dump(
-        doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100, indent=4
+        doc,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=100,
+        indent=4,
     )
 
 
@@ -67,7 +73,9 @@ def _selections(rule: ResolvedRule, group: str, prefix: str) -> dict[str, dict[s
     return out
 
 
-def _conjunct_detection(rule: ResolvedRule, conj: Conjunction, positive: str) -> tuple[dict[str, Any], str]:
+def _conjunct_detection(
+    rule: ResolvedRule, conj: Conjunction, positive: str
+) -> tuple[dict[str, Any], str]:
     detection = _selections(rule, positive, "selection")
     clause = f"1 of selection_{positive}_*"
     for neg in conj.negative:
@@ -80,13 +88,20 @@ def _user_agent(rule: ResolvedRule, detection: dict[str, Any]) -> str:
     agents = list(rule.source.logs.user_agent)
     if not agents:
         return ""
-    detection["selection_useragent"] = {"userAgent|contains": agents[0] if len(agents) == 1 else agents}
+    detection["selection_useragent"] = {
+        "userAgent|contains": agents[0] if len(agents) == 1 else agents
+    }
     return " and selection_useragent"
 
 
 def _header(rule: ResolvedRule, title: str, rule_id: str, description: str) -> dict[str, Any]:
     src = rule.source
-    doc: dict[str, Any] = {"title": title, "id": rule_id, "status": src.status, "description": description}
+    doc: dict[str, Any] = {
+        "title": title,
+        "id": rule_id,
+        "status": src.status,
+        "description": description,
+    }
     if src.references:
         doc["references"] = list(src.references)
     doc["author"] = src.author
@@ -123,7 +138,9 @@ def documents(rule: ResolvedRule) -> list[dict[str, Any]]:
         if ua:
             condition = f"({condition}){ua}" if len(clauses) > 1 else condition + ua
         detection["condition"] = condition
-        doc = _header(rule, src.title, src.id if not multi else sub_id(rule, "single"), src.description)
+        doc = _header(
+            rule, src.title, src.id if not multi else sub_id(rule, "single"), src.description
+        )
         if multi:
             doc["name"] = f"{src.name}_single"
         doc["logsource"] = dict(LOGSOURCE)
@@ -151,7 +168,12 @@ def documents(rule: ResolvedRule) -> list[dict[str, Any]]:
             base["level"] = "informational"
             docs.append(base)
         title = src.title if len(multi) == 1 and not single else f"{src.title} {index}"
-        corr = _header(rule, title, src.id if len(multi) == 1 and not single else sub_id(rule, f"corr{index}"), src.description)
+        corr = _header(
+            rule,
+            title,
+            src.id if len(multi) == 1 and not single else sub_id(rule, f"corr{index}"),
+            src.description,
+        )
         corr["correlation"] = {
             "type": "temporal",
             "rules": names,

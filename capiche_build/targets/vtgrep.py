@@ -15,10 +15,18 @@ def group_query(group: ResolvedGroup) -> str:
 def render(rule: ResolvedRule) -> str:
     groups = {g.name: group_query(g) for g in rule.groups}
     query = render_condition(
-        rule.source.condition, groups.__getitem__, and_=" AND ", or_=" OR ", not_=lambda s: f"NOT {s}"
+        rule.source.condition,
+        groups.__getitem__,
+        and_=" AND ",
+        or_=" OR ",
+        not_=lambda s: f"NOT {s}",
     )
     header = [vtgrep_term(h) for h in rule.source.code.header]
     if header:
-        body = query if query.startswith("(") and query.endswith(")") and len(rule.groups) == 1 else f"({query})"
+        body = (
+            query
+            if query.startswith("(") and query.endswith(")") and len(rule.groups) == 1
+            else f"({query})"
+        )
         query = " AND ".join([*header, body])
     return query + "\n"

@@ -50,9 +50,13 @@ def strings_block(rule: ResolvedRule) -> tuple[list[str], dict[str, str]]:
     modifiers = " ".join(rule.source.code.yara_modifiers)
     blocks: list[tuple[str, list[tuple[str, str]]]] = []
     if rule.source.code.header:
-        blocks.append(("header", [(text, "header: must also be present") for text in rule.source.code.header]))
+        blocks.append(
+            ("header", [(text, "header: must also be present") for text in rule.source.code.header])
+        )
     for group in rule.groups:
-        blocks.append((group.name, [(text, _comment(group, owners)) for text, owners in group.code_strings()]))
+        blocks.append(
+            (group.name, [(text, _comment(group, owners)) for text, owners in group.code_strings()])
+        )
     uses: dict[str, int] = {}
     for _, items in blocks:
         for text, _ in items:

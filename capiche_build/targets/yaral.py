@@ -28,7 +28,11 @@ def _regex_literal(pattern: str) -> str:
 def _or(items: list[str], indent: str) -> str:
     if len(items) == 1:
         return items[0]
-    return "(\n" + "".join(f"{indent}{INDENT}{'or ' if i else ''}{item}\n" for i, item in enumerate(items)) + f"{indent})"
+    return (
+        "(\n"
+        + "".join(f"{indent}{INDENT}{'or ' if i else ''}{item}\n" for i, item in enumerate(items))
+        + f"{indent})"
+    )
 
 
 def group_predicate(rule: ResolvedRule, group: str, var: str, indent: str) -> str:
@@ -39,11 +43,15 @@ def group_predicate(rule: ResolvedRule, group: str, var: str, indent: str) -> st
         names += [f"${var}.{EVENT_NAME} = {_regex_literal('^' + re.escape(n))}" for n in sel.prefix]
         names += [f"${var}.{EVENT_NAME} = {_regex_literal(r)}" for r in sel.regex]
         name_expr = names[0] if len(names) == 1 else "(" + " or ".join(names) + ")"
-        per_source.append(f'(${var}.{EVENT_SOURCE} = "{yaral_string(sel.event_source)}" and {name_expr})')
+        per_source.append(
+            f'(${var}.{EVENT_SOURCE} = "{yaral_string(sel.event_source)}" and {name_expr})'
+        )
     return _or(per_source, indent)
 
 
-def _event_lines(rule: ResolvedRule, var: str, alternatives: list[tuple[str, tuple[str, ...]]]) -> list[str]:
+def _event_lines(
+    rule: ResolvedRule, var: str, alternatives: list[tuple[str, tuple[str, ...]]]
+) -> list[str]:
     """Event predicates for one variable: any alternative (a group minus its negated groups)."""
     ind = INDENT * 2
     lines = [
@@ -77,7 +85,9 @@ def _meta(rule: ResolvedRule) -> list[str]:
     return [f'{INDENT * 2}{key} = "{yaral_string(value)}"' for key, value in meta]
 
 
-def _rule(name: str, meta: list[str], events: list[str], match: str, outcome: list[str], condition: str) -> str:
+def _rule(
+    name: str, meta: list[str], events: list[str], match: str, outcome: list[str], condition: str
+) -> str:
     lines = [f"rule {name} {{", f"{INDENT}meta:", *meta, f"{INDENT}events:", *events]
     if match:
         lines += [f"{INDENT}match:", f"{INDENT * 2}{match}"]
@@ -113,7 +123,12 @@ def rules(rule: ResolvedRule) -> list[tuple[str, str]]:
             f"{INDENT * 2}$event_names = array_distinct(${conj.positive[0]}.{EVENT_NAME})",
         ]
         condition = " and ".join(f"${g}" for g in conj.positive)
-        out.append((name, _rule(name, meta, events, f"$principal over {src.logs.window}", outcome, condition)))
+        out.append(
+            (
+                name,
+                _rule(name, meta, events, f"$principal over {src.logs.window}", outcome, condition),
+            )
+        )
     return out
 
 
