@@ -128,6 +128,29 @@ def _new(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("coverage")
+def _coverage(args: argparse.Namespace) -> int:
+    from capiche_build.build import resolve_all
+    from capiche_build.catalog import load_catalog
+    from capiche_build.coverage import COVERAGE_PAGE, DEFAULT_RECORDS, coverage_page
+
+    catalog = load_catalog(args.catalog)
+    rules = resolve_all(catalog, args.sources or ["rules_src"])
+    page = coverage_page(rules, Path(args.records) if args.records else DEFAULT_RECORDS)
+    out = Path(args.output) if args.output else COVERAGE_PAGE
+    if args.check:
+        current = out.read_text(encoding="utf-8") if out.exists() else ""
+        if current != page:
+            print(f"{out} is out of date: run `capiche coverage`", file=sys.stderr)
+            return 1
+        print(f"{out} is up to date")
+        return 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    print(f"wrote {out} ({len(rules)} definitions)")
+    return 0
+
+
 @command("diff")
 def _diff(args: argparse.Namespace) -> int:
     from capiche_build.build import build_files, read_tree, resolve_all
@@ -135,10 +158,18 @@ def _diff(args: argparse.Namespace) -> int:
     from capiche_build.diff import compare, report
 
     catalog = load_catalog(args.catalog)
-    fresh = build_files(resolve_all(catalog, args.sources or ["rules_src"]), catalog).files
-    drift = compare(read_tree(Path(args.build)), fresh)
+    rules = resolve_all(catalog, args.sources or ["rules_src"])
+    drift = compare(read_tree(Path(args.build)), build_files(rules, catalog).files)
     print(report(drift, patches=not args.stat))
-    return 0 if drift.clean else 1
+    stale_page = False
+    if not args.no_coverage:
+        from capiche_build.coverage import COVERAGE_PAGE, coverage_page
+
+        current = COVERAGE_PAGE.read_text(encoding="utf-8") if COVERAGE_PAGE.exists() else ""
+        stale_page = current != coverage_page(rules)
+        if stale_page:
+            print(f"{COVERAGE_PAGE} is out of date: run `capiche coverage`")
+    return 0 if drift.clean and not stale_page else 1
 
 
 @command("check")
@@ -219,10 +250,17 @@ def _register(sub: Any) -> None:
     p.add_argument("--formats", help=f"comma-separated subset of {','.join(FORMATS)}")
     p.add_argument("--json", action="store_true", help="print the manifest entries as JSON")
 
+    p = sub.add_parser("coverage", help="write docs/coverage.md (ATT&CK, services, noise check)")
+    p.add_argument("sources", nargs="*", help="definition files or folders (default: rules_src)")
+    p.add_argument("--records", help="CloudTrail JSONL(.gz) for the noise check (default: data/cloudtrail)")
+    p.add_argument("--output", help="where to write (default: docs/coverage.md)")
+    p.add_argument("--check", action="store_true", help="exit 1 if the page is out of date")
+
     p = sub.add_parser("diff", help="rebuild in memory and compare with the committed build/")
     p.add_argument("sources", nargs="*", help="definition files or folders (default: rules_src)")
     p.add_argument("--build", default="build", help="the committed build folder (default: build)")
     p.add_argument("--stat", action="store_true", help="summary only, no unified diff")
+    p.add_argument("--no-coverage", action="store_true", help="do not compare docs/coverage.md")
 
     p = sub.add_parser(
         "check", help="validate every rule with its engine and run the definitions' tests"
