@@ -314,14 +314,23 @@ def check_rules(rules: Sequence[ResolvedRule], policy: Policy | None = None) -> 
 
 
 def check_definitions(
-    paths: Sequence[str | Path], catalog: Catalog | None = None, policy: Policy | None = None
+    paths: Sequence[str | Path],
+    catalog: Catalog | None = None,
+    policy: Policy | None = None,
+    lockfile: Path | None = None,
 ) -> CheckReport:
+    """Check definitions; with `lockfile` (only for the whole library) also the version lock."""
     catalog = catalog or load_catalog()
     try:
         rules = resolve_all(catalog, paths)
     except CapicheError as err:
         return CheckReport(diagnostics=err.diagnostics)
-    return check_rules(rules, policy)
+    report = check_rules(rules, policy)
+    if lockfile is not None and lockfile.exists():
+        from capiche_build.lock import lock_problems
+
+        report.diagnostics += lock_problems(rules, lockfile)
+    return report
 
 
 def check_rule_files(paths: Sequence[Path]) -> CheckReport:

@@ -13,7 +13,7 @@ import datetime
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,12 +106,16 @@ class Lock:
 
 
 def default_lock_path(sources: Sequence[str | Path] = ("rules_src",)) -> Path:
-    """The lock lives in the first definitions folder given (rules_src/ by default)."""
+    """The lock lives in the first definitions folder given; rules_src/ for single files."""
     first = Path(sources[0]) if sources else Path("rules_src")
-    return (first if first.is_dir() else first.parent) / LOCK_NAME
+    return (first if first.is_dir() else Path("rules_src")) / LOCK_NAME
 
 
-def _pairs_keeping_duplicates(origin: str, problems: list[Diagnostic]):  # type: ignore[no-untyped-def]
+def _pairs_keeping_duplicates(
+    origin: str, problems: list[Diagnostic]
+) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """A json object hook that reports a key given twice (json.loads would keep the last)."""
+
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: dict[str, Any] = {}
         for key, value in pairs:

@@ -21,7 +21,9 @@ def _or(terms: list[str]) -> str:
 
 
 def _query(header: list[str], positive: list[list[str]], negative: list[list[str]]) -> str:
-    parts = [*header, *(_or(t) for t in positive), *(f"-{_or(t)}" for t in negative)]
+    # Several header strings are alternatives, as in YARA's `any of ($header_*)`.
+    parts = [_or(header)] if header else []
+    parts += [*(_or(t) for t in positive), *(f"-{_or(t)}" for t in negative)]
     return " ".join(parts)
 
 
@@ -81,7 +83,11 @@ def _whole(rule: ResolvedRule, terms: dict[str, list[str]], header: list[str]) -
         or_=" OR ",
         not_=lambda s: f"-{s}",
     )
-    return " ".join([*header, f"({body})" if header and " OR " in body else body])
+    head = [_or(header)] if header else []
+    from capiche_build.condition import Or
+
+    wrap = header and isinstance(rule.source.condition, Or)  # top-level OR needs its own parentheses
+    return " ".join([*head, f"({body})" if wrap else body])
 
 
 def render(rule: ResolvedRule) -> str:

@@ -21,7 +21,9 @@ def render(rule: ResolvedRule) -> str:
         or_=" OR ",
         not_=lambda s: f"NOT {s}",
     )
-    header = [vtgrep_term(h) for h in rule.source.code.header]
+    # Several header strings are alternatives, as in YARA's `any of ($header_*)`.
+    terms = [vtgrep_term(h) for h in rule.source.code.header]
+    header = [terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")"] if terms else []
     if header:
         body = (
             query
