@@ -184,8 +184,10 @@ def _check(args: argparse.Namespace) -> int:
     )
 
     definitions, rule_files = split_paths(args.paths or ["rules_src"])
+    # The lock describes the whole library: check it only when the whole library is checked.
+    lockfile = Path("rules_src/capiche.lock.json") if not args.paths else None
     report = (
-        check_definitions(definitions, load_catalog(args.catalog), Policy.load())
+        check_definitions(definitions, load_catalog(args.catalog), Policy.load(), lockfile)
         if definitions
         else None
     )
