@@ -254,7 +254,9 @@ def _register(sub: Any) -> None:
 
     p = sub.add_parser("coverage", help="write docs/coverage.md (ATT&CK, services, noise check)")
     p.add_argument("sources", nargs="*", help="definition files or folders (default: rules_src)")
-    p.add_argument("--records", help="CloudTrail JSONL(.gz) for the noise check (default: data/cloudtrail)")
+    p.add_argument(
+        "--records", help="CloudTrail JSONL(.gz) for the noise check (default: data/cloudtrail)"
+    )
     p.add_argument("--output", help="where to write (default: docs/coverage.md)")
     p.add_argument("--check", action="store_true", help="exit 1 if the page is out of date")
 

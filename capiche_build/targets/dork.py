@@ -86,7 +86,9 @@ def _whole(rule: ResolvedRule, terms: dict[str, list[str]], header: list[str]) -
     head = [_or(header)] if header else []
     from capiche_build.condition import Or
 
-    wrap = header and isinstance(rule.source.condition, Or)  # top-level OR needs its own parentheses
+    wrap = header and isinstance(
+        rule.source.condition, Or
+    )  # top-level OR needs its own parentheses
     return " ".join([*head, f"({body})" if wrap else body])
 
 
