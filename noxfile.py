@@ -48,7 +48,7 @@ def diff(session: nox.Session) -> None:
 
 @nox.session
 def catalog(session: nox.Session) -> None:
-    """Regenerate data/aws_api_catalog.json.gz from the pinned botocore and awscli."""
+    """Regenerate data/aws_api_catalog.json from the pinned botocore and awscli."""
     session.install("-e", ".[catalog]")
     session.run("capiche", "catalog", "generate")
 

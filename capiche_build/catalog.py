@@ -29,7 +29,7 @@ FLAG_PREFIX_AMBIGUOUS = 8  # another eventName of the same source starts with th
 EVENT_NAME_SUFFIX = r"(?:\d{8}(?:v\d+)?|\d{4}_\d{2}_\d{2})"
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-DEFAULT_CATALOG_PATH = DATA_DIR / "aws_api_catalog.json.gz"
+DEFAULT_CATALOG_PATH = DATA_DIR / "aws_api_catalog.json"
 
 
 @dataclass(frozen=True, slots=True)

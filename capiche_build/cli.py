@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     csub = p.add_subparsers(dest="catalog_command", metavar="ACTION")
     csub.required = True
     g = csub.add_parser("generate", help="regenerate data/ from the pinned botocore and awscli")
-    g.add_argument("--output", help="where to write (default: data/aws_api_catalog.json.gz)")
+    g.add_argument("--output", help="where to write (default: data/aws_api_catalog.json)")
     i = csub.add_parser("info", help="versions and counts of the catalog")
     i.add_argument("--json", action="store_true")
 
