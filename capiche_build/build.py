@@ -11,11 +11,19 @@ import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from capiche_build.catalog import Catalog, load_catalog
-from capiche_build.definitions import load_definitions
+from capiche_build import __version__
+from capiche_build.definitions import (
+    display_path,
+    duplicate_problems,
+    find_definitions,
+    load_definitions,
+    parse_definition,
+)
 from capiche_build.diagnostics import CapicheError, Diagnostic
 from capiche_build.model import ResolvedRule
 from capiche_build.selectors import resolve_rule
@@ -25,29 +33,21 @@ MANIFEST = "manifest.json"
 
 
 @dataclass(frozen=True)
-class BuiltRule:
-    rule: ResolvedRule
-    outputs: tuple[Output, ...]
-
-
-@dataclass(frozen=True)
 class BuildResult:
-    rules: tuple[BuiltRule, ...]
+    entries: tuple[dict[str, Any], ...]  # manifest entries, sorted by rule name
     files: dict[str, bytes]  # relative path -> content, manifest included
+    rebuilt: int = 0  # definitions rendered this run (the rest came from the cache)
 
     def summary_rows(self) -> list[list[str]]:
-        rows = []
-        for built in self.rules:
-            groups = ", ".join(f"{g.name}:{len(g.operations)}" for g in built.rule.groups)
-            rows.append(
-                [
-                    built.rule.name,
-                    groups,
-                    ",".join(o.format for o in built.outputs),
-                    "; ".join(n for o in built.outputs for n in o.notes),
-                ]
-            )
-        return rows
+        return [
+            [
+                entry["name"],
+                ", ".join(f"{g}:{len(apis)}" for g, apis in entry["groups"].items()),
+                ",".join(o["format"] for o in entry["outputs"]),
+                "; ".join(entry["notes"]),
+            ]
+            for entry in self.entries
+        ]
 
 
 def sha256(data: bytes) -> str:
@@ -70,8 +70,8 @@ def resolve_all(
     return rules
 
 
-def manifest_entry(built: BuiltRule) -> dict[str, Any]:
-    src = built.rule.source
+def manifest_entry(rule: ResolvedRule, outputs: Sequence[Output]) -> dict[str, Any]:
+    src = rule.source
     return {
         "id": src.id,
         "name": src.name,
@@ -81,14 +81,36 @@ def manifest_entry(built: BuiltRule) -> dict[str, Any]:
         "status": src.status,
         "tags": list(src.tags),
         "condition": src.condition_text,
-        "groups": {g.name: [op.api for op in g.operations] for g in built.rule.groups},
-        "apis": list(built.rule.apis),
+        "groups": {g.name: [op.api for op in g.operations] for g in rule.groups},
+        "apis": list(rule.apis),
         "outputs": [
             {"format": o.format, "path": o.path, "sha256": sha256(o.text.encode("utf-8"))}
-            for o in built.outputs
+            for o in outputs
         ],
-        "notes": [n for o in built.outputs for n in o.notes],
+        "notes": [n for o in outputs for n in o.notes],
     }
+
+
+def _render(rule: ResolvedRule, formats: tuple[str, ...] | None) -> list[Output]:
+    try:
+        return render_rule(rule, formats)
+    except ValueError as err:  # escaping refused a text (e.g. a quote in a dork phrase)
+        raise CapicheError(Diagnostic(file=rule.source.path, message=str(err))) from err
+
+
+def _assemble(
+    entries: list[dict[str, Any]], texts: dict[str, str], catalog: Catalog
+) -> BuildResult:
+    entries = sorted(entries, key=lambda e: e["name"])
+    files = {path: texts[path].encode("utf-8") for path in sorted(texts)}
+    manifest = {
+        "catalog": {"botocore": catalog.botocore_version, "awscli": catalog.awscli_version},
+        "rules": entries,
+    }
+    files[MANIFEST] = (
+        json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    ).encode()
+    return BuildResult(tuple(entries), files)
 
 
 def build_files(
@@ -97,34 +119,120 @@ def build_files(
     formats: tuple[str, ...] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BuildResult:
-    """Render every rule; pure apart from the progress callback."""
-    built: list[BuiltRule] = []
-    files: dict[str, bytes] = {}
+    """Render resolved rules (no cache); pure apart from the progress callback."""
+    entries: list[dict[str, Any]] = []
+    texts: dict[str, str] = {}
     problems: list[Diagnostic] = []
     for index, rule in enumerate(sorted(rules, key=lambda r: r.name), 1):
         try:
-            outputs = tuple(render_rule(rule, formats))
+            outputs = _render(rule, formats)
         except CapicheError as err:
             problems.extend(err.diagnostics)
             continue
-        except ValueError as err:  # escaping refused a text (e.g. a quote in a dork phrase)
-            problems.append(Diagnostic(file=rule.source.path, message=str(err)))
-            continue
-        built.append(BuiltRule(rule, outputs))
-        for out in outputs:
-            files[out.path] = out.text.encode("utf-8")
+        entries.append(manifest_entry(rule, outputs))
+        texts.update((o.path, o.text) for o in outputs)
         if progress:
             progress(index, len(rules))
     if problems:
         raise CapicheError(problems)
-    manifest = {
-        "catalog": {"botocore": catalog.botocore_version, "awscli": catalog.awscli_version},
-        "rules": [manifest_entry(b) for b in built],
-    }
-    files[MANIFEST] = (
-        json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    ).encode()
-    return BuildResult(tuple(built), files)
+    result = _assemble(entries, texts, catalog)
+    return BuildResult(result.entries, result.files, len(entries))
+
+
+# --- content-hash cache -------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def generator_fingerprint() -> str:
+    """Hash of the package's own code: a cached rendering is only valid for the same generators."""
+    digest = hashlib.sha256(__version__.encode())
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _cache_key(catalog: Catalog, shown: str, text: bytes, formats: tuple[str, ...] | None) -> str:
+    parts = [generator_fingerprint(), catalog.digest, shown, ",".join(formats or ()), ""]
+    return sha256("\0".join(parts).encode() + text)
+
+
+def build_cached(
+    sources: Sequence[str | Path],
+    catalog: Catalog,
+    formats: tuple[str, ...] | None = None,
+    cache_dir: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildResult:
+    """Like resolve_all + build_files, but definitions whose text, catalog and generator code are
+    unchanged reuse their cached outputs: a no-change rebuild reads files and hashes them."""
+    if cache_dir is None or not catalog.digest:
+        return build_files(resolve_all(catalog, sources), catalog, formats, progress)
+    paths = find_definitions(sources)
+    entries: list[dict[str, Any]] = []
+    texts: dict[str, str] = {}
+    problems: list[Diagnostic] = []
+    ids: list[tuple[str, str, str, int | None, int | None]] = []
+    rebuilt = 0
+    for index, path in enumerate(paths, 1):
+        shown = display_path(path)
+        try:
+            raw = path.read_bytes()
+        except OSError as err:
+            problems.append(Diagnostic(file=shown, message=f"cannot read: {err}"))
+            continue
+        slot = cache_dir / f"{_cache_key(catalog, shown, raw, formats)}.json"
+        cached = _read_cache(slot)
+        if cached is None:
+            try:
+                source = parse_definition(raw.decode("utf-8"), shown, path.parent)
+                rule = resolve_rule(catalog, source)
+                outputs = _render(rule, formats)
+            except CapicheError as err:
+                problems.extend(err.diagnostics)
+                continue
+            except UnicodeDecodeError as err:
+                problems.append(Diagnostic(file=shown, message=f"not UTF-8: {err}"))
+                continue
+            cached = {
+                "entry": manifest_entry(rule, outputs),
+                "texts": {o.path: o.text for o in outputs},
+                "lines": [source.line_of("id"), source.line_of("name")],
+            }
+            _write_cache(slot, cached)
+            rebuilt += 1
+        entry = cached["entry"]
+        entries.append(entry)
+        texts.update(cached["texts"])
+        ids.append((shown, entry["id"], entry["name"], *cached["lines"]))
+        if progress:
+            progress(index, len(paths))
+    problems += duplicate_problems(ids)
+    if problems:
+        raise CapicheError(problems)
+    result = _assemble(entries, texts, catalog)
+    return BuildResult(result.entries, result.files, rebuilt)
+
+
+def _read_cache(slot: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(slot.read_bytes())
+    except (OSError, ValueError):
+        return None  # a missing or damaged entry is rebuilt
+
+
+def _write_cache(slot: Path, value: dict[str, Any]) -> None:
+    try:
+        slot.parent.mkdir(parents=True, exist_ok=True)
+        tmp = slot.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(slot)
+    except OSError:
+        pass  # the cache only saves time; a read-only checkout still builds
+
+
+DEFAULT_CACHE = Path(".capiche-cache")
 
 
 def run_build(
@@ -133,11 +241,13 @@ def run_build(
     formats: tuple[str, ...] | None = None,
     catalog: Catalog | None = None,
     progress: Callable[[int, int], None] | None = None,
+    cache_dir: Path | None = None,
 ) -> BuildResult:
     catalog = catalog or load_catalog()
-    rules = resolve_all(catalog, sources)
-    result = build_files(rules, catalog, formats, progress)
-    write_tree(Path(out_dir), result.files)
+    result = build_cached(sources, catalog, formats, cache_dir, progress)
+    out = Path(out_dir)
+    if read_tree(out) != result.files:  # an unchanged tree is left alone
+        write_tree(out, result.files)
     return result
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -98,7 +99,9 @@ class Operation:
 class Catalog:
     """Read-only view of the catalog file. Operations are sorted by (service, name)."""
 
-    def __init__(self, document: dict[str, Any], path: Path | None = None) -> None:
+    def __init__(
+        self, document: dict[str, Any], path: Path | None = None, digest: str = ""
+    ) -> None:
         if document.get("format") != CATALOG_FORMAT:
             raise CapicheError(
                 Diagnostic(
@@ -108,6 +111,7 @@ class Catalog:
                 )
             )
         self.path = path
+        self.digest = digest  # sha256 of the file: build caches key on it
         self.botocore_version: str = document["botocore"]
         self.awscli_version: str = document["awscli"]
         self.awscli_botocore_version: str = document.get("awscli_botocore", "")
@@ -267,8 +271,9 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
                 hint="run `capiche catalog generate` (needs the `catalog` extra) or set CAPICHE_CATALOG",
             )
         ) from err
+    digest = hashlib.sha256(raw).hexdigest()
     if raw[:2] == b"\x1f\x8b":
         raw = gzip.decompress(raw)
-    catalog = Catalog(json.loads(raw), resolved)
+    catalog = Catalog(json.loads(raw), resolved, digest)
     _CACHE[resolved] = catalog
     return catalog

@@ -43,7 +43,7 @@ def _formats(value: str | None) -> tuple[str, ...] | None:
 
 @command("build")
 def _build(args: argparse.Namespace) -> int:
-    from capiche_build.build import run_build
+    from capiche_build.build import DEFAULT_CACHE, run_build
     from capiche_build.catalog import load_catalog
 
     result = run_build(
@@ -52,15 +52,16 @@ def _build(args: argparse.Namespace) -> int:
         _formats(args.formats),
         load_catalog(args.catalog),
         _progress(not args.json),
+        None if args.no_cache else DEFAULT_CACHE,
     )
     if args.json:
-        manifest = json.loads(result.files["manifest.json"])
-        _print_json({"out": args.out, "rules": manifest["rules"]})
+        _print_json({"out": args.out, "rules": list(result.entries)})
         return 0
     rows = result.summary_rows()
     print(format_table(["rule", "groups (APIs)", "formats", "notes"], rows))
     files = len(result.files)
-    print(f"\nbuilt {len(rows)} rule(s) into {args.out}/ ({files} files)")
+    cached = len(rows) - result.rebuilt
+    print(f"\nbuilt {len(rows)} rule(s) into {args.out}/ ({files} files; {cached} from the cache)")
     return 0
 
 
@@ -153,20 +154,23 @@ def _coverage(args: argparse.Namespace) -> int:
 
 @command("diff")
 def _diff(args: argparse.Namespace) -> int:
-    from capiche_build.build import build_files, read_tree, resolve_all
+    from capiche_build.build import DEFAULT_CACHE, build_cached, read_tree
     from capiche_build.catalog import load_catalog
     from capiche_build.diff import compare, report
 
     catalog = load_catalog(args.catalog)
-    rules = resolve_all(catalog, args.sources or ["rules_src"])
-    drift = compare(read_tree(Path(args.build)), build_files(rules, catalog).files)
+    sources = args.sources or ["rules_src"]
+    fresh = build_cached(sources, catalog, None, DEFAULT_CACHE)
+    drift = compare(read_tree(Path(args.build)), fresh.files)
     print(report(drift, patches=not args.stat))
     stale_page = False
     if not args.no_coverage:
         from capiche_build.coverage import COVERAGE_PAGE, coverage_page
 
+        from capiche_build.build import resolve_all
+
         current = COVERAGE_PAGE.read_text(encoding="utf-8") if COVERAGE_PAGE.exists() else ""
-        stale_page = current != coverage_page(rules)
+        stale_page = current != coverage_page(resolve_all(catalog, sources))
         if stale_page:
             print(f"{COVERAGE_PAGE} is out of date: run `capiche coverage`")
     return 0 if drift.clean and not stale_page else 1
@@ -251,6 +255,9 @@ def _register(sub: Any) -> None:
     p.add_argument("--out", default="build", help="output folder (default: build)")
     p.add_argument("--formats", help=f"comma-separated subset of {','.join(FORMATS)}")
     p.add_argument("--json", action="store_true", help="print the manifest entries as JSON")
+    p.add_argument(
+        "--no-cache", action="store_true", help=f"render everything (ignore {'.capiche-cache'})"
+    )
 
     p = sub.add_parser("coverage", help="write docs/coverage.md (ATT&CK, services, noise check)")
     p.add_argument("sources", nargs="*", help="definition files or folders (default: rules_src)")

@@ -48,7 +48,9 @@ YARAL_KEYWORDS = frozenset(
 )  # fmt: skip
 RESERVED_RULE_NAMES = YARA_KEYWORDS | YARAL_KEYWORDS
 RESERVED_GROUPS = (
-    {"header", "shared", "selection", "filter", "principal", "e"} | CONDITION_KEYWORDS | YARAL_KEYWORDS
+    {"header", "shared", "selection", "filter", "principal", "e"}
+    | CONDITION_KEYWORDS
+    | YARAL_KEYWORDS
 )
 YARA_MODIFIERS = {"ascii", "wide", "nocase", "fullword", "private"}
 DORK_OPERATORS = {"intext", "allintext", "intitle", "inurl", "site", "filetype", "ext"}
@@ -130,7 +132,11 @@ class _Reader:
                 import difflib
 
                 close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
-                hint = f"did you mean `{close[0]}`?" if close else f"allowed: {', '.join(sorted(allowed))}"
+                hint = (
+                    f"did you mean `{close[0]}`?"
+                    if close
+                    else f"allowed: {', '.join(sorted(allowed))}"
+                )
                 self.error(f"unknown field `{key}` in {where}", mapping.lines.get(key), hint)
 
 
@@ -167,7 +173,9 @@ def _parse_group(reader: _Reader, name: str, spec: Any, line: int | None) -> Gro
         )
     include_deprecated = spec.get("include_deprecated", True)
     if not isinstance(include_deprecated, bool):
-        reader.error("`include_deprecated` must be true or false", spec.lines.get("include_deprecated"))
+        reader.error(
+            "`include_deprecated` must be true or false", spec.lines.get("include_deprecated")
+        )
         include_deprecated = True
     group = GroupSpec(
         name=name,
@@ -198,7 +206,11 @@ def _read_records(reader: _Reader, base: Path, ref: str, line: int | None) -> li
             return []
         raw = path.read_bytes()
     except OSError as err:
-        reader.error(f"cannot read test file {ref}: {err.strerror}", line, "paths are relative to the definition")
+        reader.error(
+            f"cannot read test file {ref}: {err.strerror}",
+            line,
+            "paths are relative to the definition",
+        )
         return []
     if raw[:2] == b"\x1f\x8b":
         raw = gzip.decompress(raw)
@@ -237,7 +249,9 @@ def _parse_tests(reader: _Reader, base: Path, spec: Any, line: int | None) -> Ru
         if section is None:
             continue
         if not isinstance(section, LineMap):
-            reader.error(f"`tests.{kind}` must be a mapping with `match` / `no_match`", spec.lines.get(kind))
+            reader.error(
+                f"`tests.{kind}` must be a mapping with `match` / `no_match`", spec.lines.get(kind)
+            )
             continue
         reader.unknown_keys(section, {"match", "no_match"}, f"tests.{kind}")
         for outcome in ("match", "no_match"):
@@ -262,7 +276,9 @@ def _parse_tests(reader: _Reader, base: Path, spec: Any, line: int | None) -> Ru
                     elif isinstance(item, list) and all(isinstance(r, dict) for r in item):
                         records = [_plain(r) for r in item]
                     else:
-                        reader.error(f"{label}: a record, a list of records or a file path", item_line)
+                        reader.error(
+                            f"{label}: a record, a list of records or a file path", item_line
+                        )
                         continue
                     if not records:
                         reader.error(f"{label}: no records", item_line)
@@ -276,9 +292,13 @@ def _parse_tests(reader: _Reader, base: Path, spec: Any, line: int | None) -> Ru
                         try:
                             text = path.read_text(encoding="utf-8", errors="replace")
                         except OSError as err:
-                            reader.error(f"{label}: cannot read {item['file']}: {err.strerror}", item_line)
+                            reader.error(
+                                f"{label}: cannot read {item['file']}: {err.strerror}", item_line
+                            )
                             continue
-                        built.append(TestCase(f"{label} ({item['file']})", text=text, line=item_line))
+                        built.append(
+                            TestCase(f"{label} ({item['file']})", text=text, line=item_line)
+                        )
                     else:
                         reader.error(f"{label}: a code snippet or {{file: path}}", item_line)
             cases[f"{kind}_{outcome}"] = tuple(built)
@@ -313,7 +333,10 @@ def _parse_logs(reader: _Reader, spec: Any, line: int | None) -> LogOptions:
     agents = reader.text_list(spec, "user_agent")
     for agent in agents:
         if not agent.strip() or any(ord(c) < 32 for c in agent):
-            reader.error(f"user_agent {agent!r} is empty or has control characters", spec.lines.get("user_agent"))
+            reader.error(
+                f"user_agent {agent!r} is empty or has control characters",
+                spec.lines.get("user_agent"),
+            )
     return LogOptions(user_agent=tuple(dict.fromkeys(agents)), window=window, group_by=group_by)
 
 
@@ -327,7 +350,9 @@ def _parse_code(reader: _Reader, spec: Any, line: int | None) -> CodeOptions:
     header = reader.text_list(spec, "header")
     for text in header:
         if len(text.encode()) < 3:
-            reader.error(f"header string {text!r} is too short to search for", spec.lines.get("header"))
+            reader.error(
+                f"header string {text!r} is too short to search for", spec.lines.get("header")
+            )
     modifiers = reader.text_list(spec, "yara_modifiers") or ("ascii", "wide")
     bad = sorted(set(modifiers) - YARA_MODIFIERS)
     if bad:
@@ -356,7 +381,12 @@ def parse_definition(text: str, path: str, base: Path | None = None) -> RuleSour
     reader = _Reader(path)
     if not isinstance(data, LineMap):
         raise CapicheError(
-            Diagnostic(file=path, line=1, message="a definition must be a YAML mapping", hint="see `capiche new`")
+            Diagnostic(
+                file=path,
+                line=1,
+                message="a definition must be a YAML mapping",
+                hint="see `capiche new`",
+            )
         )
     reader.unknown_keys(data, TOP_KEYS, "the definition")
     for key in REQUIRED:
@@ -370,7 +400,9 @@ def parse_definition(text: str, path: str, base: Path | None = None) -> RuleSour
             if str(uuid.UUID(rule_id)) != rule_id.lower():
                 raise ValueError
         except ValueError:
-            reader.error(f"id {rule_id!r} is not a UUID", lines.get("id"), "`capiche new` writes one")
+            reader.error(
+                f"id {rule_id!r} is not a UUID", lines.get("id"), "`capiche new` writes one"
+            )
     name = reader.text(data, "name")
     if name and not NAME_RE.match(name):
         reader.error(
@@ -390,14 +422,20 @@ def parse_definition(text: str, path: str, base: Path | None = None) -> RuleSour
             reader.error(f"`{key}` {value!r} is not YYYY-MM-DD", lines.get(key), "e.g. 2026-12-04")
     status = reader.text(data, "status")
     if status and status not in STATUSES:
-        reader.error(f"unknown status {status!r}", lines.get("status"), f"choose from {', '.join(STATUSES)}")
+        reader.error(
+            f"unknown status {status!r}", lines.get("status"), f"choose from {', '.join(STATUSES)}"
+        )
     level = reader.text(data, "level")
     if level and level not in LEVELS:
-        reader.error(f"unknown level {level!r}", lines.get("level"), f"choose from {', '.join(LEVELS)}")
+        reader.error(
+            f"unknown level {level!r}", lines.get("level"), f"choose from {', '.join(LEVELS)}"
+        )
     tags = reader.text_list(data, "tags")
     for tag in tags:
         if not TAG_RE.match(tag):
-            reader.error(f"tag {tag!r} is not like attack.persistence or attack.t1098.001", lines.get("tags"))
+            reader.error(
+                f"tag {tag!r} is not like attack.persistence or attack.t1098.001", lines.get("tags")
+            )
     for key in ("title", "description", "author"):
         # A missing required key is already reported above; here only an empty one is.
         value = reader.text(data, key, required=key in REQUIRED and key in data)
@@ -416,7 +454,10 @@ def parse_definition(text: str, path: str, base: Path | None = None) -> RuleSour
     raw_groups = data.get("groups")
     if raw_groups is not None:
         if not isinstance(raw_groups, LineMap) or not raw_groups:
-            reader.error("`groups` must be a non-empty mapping of group name to selectors", lines.get("groups"))
+            reader.error(
+                "`groups` must be a non-empty mapping of group name to selectors",
+                lines.get("groups"),
+            )
         else:
             for gname, spec in raw_groups.items():
                 group = _parse_group(reader, str(gname), spec, raw_groups.lines.get(gname))
@@ -437,14 +478,20 @@ def parse_definition(text: str, path: str, base: Path | None = None) -> RuleSour
         if len(group_names) == 1:
             condition_text = group_names[0]
         elif group_names:
-            reader.error("several groups need a `condition`", data.line, f"e.g. `condition: {' and '.join(group_names[:2])}`")
+            reader.error(
+                "several groups need a `condition`",
+                data.line,
+                f"e.g. `condition: {' and '.join(group_names[:2])}`",
+            )
     condition = conjunctions = None
     if condition_text:
         try:
             condition = parse_condition(condition_text)
             conjunctions = to_dnf(condition)
         except ConditionError as err:
-            reader.error(f"condition: {err} (column {err.position + 1})", lines.get("condition"), err.hint)
+            reader.error(
+                f"condition: {err} (column {err.position + 1})", lines.get("condition"), err.hint
+            )
         else:
             used = names(condition)
             for missing in [n for n in used if n not in group_names]:
@@ -526,24 +573,39 @@ def load_definitions(paths: Sequence[str | Path], root: Path | None = None) -> l
             sources.append(parse_definition(text, shown, path.parent))
         except CapicheError as err:
             problems.extend(err.diagnostics)
-    for key in ("id", "name"):
-        seen: dict[str, RuleSource] = {}
-        for src in sources:
-            value = getattr(src, key)
+    problems += duplicate_problems(
+        [(src.path, src.id, src.name, src.line_of("id"), src.line_of("name")) for src in sources]
+    )
+    if problems:
+        raise CapicheError(problems)
+    return sorted(sources, key=lambda s: s.name)
+
+
+def duplicate_problems(
+    items: Sequence[tuple[str, str, str, int | None, int | None]],
+) -> list[Diagnostic]:
+    """Duplicate ids and names across definitions, from (path, id, name, id line, name line)."""
+    problems: list[Diagnostic] = []
+    for index, key in ((1, "id"), (2, "name")):
+        seen: dict[str, str] = {}
+        for item in items:
+            value, path = item[index], item[0]
             if value in seen:
                 problems.append(
                     Diagnostic(
-                        file=src.path,
-                        line=src.line_of(key),
-                        message=f"duplicate {key} {value!r}, also in {seen[value].path}",
+                        file=path,
+                        line=item[index + 2],
+                        message=f"duplicate {key} {value!r}, also in {seen[value]}",
                         hint="ids and names must be unique across rules_src/",
                     )
                 )
             else:
-                seen[value] = src
-    if problems:
-        raise CapicheError(problems)
-    return sorted(sources, key=lambda s: s.name)
+                seen[value] = path
+    return problems
+
+
+def display_path(path: Path, root: Path | None = None) -> str:
+    return _display(path, root)
 
 
 def _display(path: Path, root: Path | None) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from capiche_build.build import run_build
+from capiche_build.build import resolve_all, run_build
 from capiche_build.bundle import (
     MANIFEST,
     SUMS,
@@ -54,8 +54,8 @@ def _project(root: Path, catalog: Catalog) -> tuple[Path, Path]:
         (src / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / "rules_src" / rel, src / rel)
     build = root / "build"
-    result = run_build(sources=[src], out_dir=build, catalog=catalog)
-    write_lock(src / LOCK_NAME, update_lock(Lock(), [b.rule for b in result.rules])[0])
+    run_build(sources=[src], out_dir=build, catalog=catalog)
+    write_lock(src / LOCK_NAME, update_lock(Lock(), resolve_all(catalog, [src]))[0])
     return src, build
 
 
@@ -301,8 +301,8 @@ def test_changelog_against_the_previous_bundle(
         .replace("3f6c1d2e-8a41-4c7b-9d0e-5b2a7c9e1f30", "00000000-0000-4000-8000-000000000001")
         .replace("name: iam_access_key_created", "name: iam_user_created_again")
     )
-    result = run_build(sources=[src], out_dir=tmp_path / "build", catalog=catalog)
-    rules = [b.rule for b in result.rules]
+    run_build(sources=[src], out_dir=tmp_path / "build", catalog=catalog)
+    rules = resolve_all(catalog, [src])
     backdoor = next(
         rid for rid, e in lock.rules.items() if e.name == "iam_user_backdoor_with_admin_policy"
     )
