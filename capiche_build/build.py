@@ -15,8 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from capiche_build.catalog import Catalog, load_catalog
 from capiche_build import __version__
+from capiche_build.catalog import Catalog, load_catalog
 from capiche_build.definitions import (
     display_path,
     duplicate_problems,

@@ -198,7 +198,7 @@ _EXTENSIONS: list[Callable[[Any], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from capiche_build import cli_commands, cli_release  # noqa: F401  (register commands)
+    from capiche_build import cli_commands, cli_hunt, cli_release  # noqa: F401  (register commands)
 
     parser = build_parser()
     args = parser.parse_args(argv)

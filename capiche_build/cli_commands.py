@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -165,9 +164,8 @@ def _diff(args: argparse.Namespace) -> int:
     print(report(drift, patches=not args.stat))
     stale_page = False
     if not args.no_coverage:
-        from capiche_build.coverage import COVERAGE_PAGE, coverage_page
-
         from capiche_build.build import resolve_all
+        from capiche_build.coverage import COVERAGE_PAGE, coverage_page
 
         current = COVERAGE_PAGE.read_text(encoding="utf-8") if COVERAGE_PAGE.exists() else ""
         stale_page = current != coverage_page(resolve_all(catalog, sources))

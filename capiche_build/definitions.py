@@ -262,7 +262,7 @@ def _parse_tests(reader: _Reader, base: Path, spec: Any, line: int | None) -> Ru
                 reader.error(f"`tests.{kind}.{outcome}` must be a list", section.lines.get(outcome))
                 continue
             built: list[TestCase] = []
-            for index, (item, item_line) in enumerate(zip(items, items.lines)):
+            for index, (item, item_line) in enumerate(zip(items, items.lines, strict=True)):
                 label = f"tests.{kind}.{outcome}[{index}]"
                 if kind == "cloudtrail":
                     if isinstance(item, str):
