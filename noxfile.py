@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["lint", "tests"]
@@ -47,6 +49,28 @@ def diff(session: nox.Session) -> None:
 
 
 @nox.session
+def coverage(session: nox.Session) -> None:
+    """Regenerate docs/coverage.md (ATT&CK, services, noise check)."""
+    session.install("-e", ".")
+    session.run("capiche", "coverage", *session.posargs)
+
+
+@nox.session
+def bundle(session: nox.Session) -> None:
+    """Write reproducible release bundles into dist/ (pass --version V [--previous OLD])."""
+    session.install("-e", ".")
+    session.run("capiche", "bundle", *session.posargs)
+
+
+@nox.session
+def verify(session: nox.Session) -> None:
+    """Verify bundles: sums, manifest, and every rule through its engine."""
+    session.install("-e", ".")
+    bundles = session.posargs or sorted(str(p) for p in Path("dist").glob("*.tar.gz"))
+    session.run("capiche", "verify", *bundles)
+
+
+@nox.session
 def catalog(session: nox.Session) -> None:
     """Regenerate data/aws_api_catalog.json from the pinned botocore and awscli."""
     session.install("-e", ".[catalog]")
@@ -54,7 +78,20 @@ def catalog(session: nox.Session) -> None:
 
 
 @nox.session
+def catalog_refresh(session: nox.Session) -> None:
+    """Regenerate the catalog with the newest botocore/awscli and rebuild (weekly workflow)."""
+    session.install("-e", ".", "botocore", "awscli")
+    session.run("capiche", "catalog", "generate")
+    # What each rule's selectors gain or lose with the new catalog, before rebuilding.
+    session.run("capiche", "diff", "--stat", "--no-coverage", success_codes=[0, 1])
+    session.run("capiche", "build")
+    session.run("capiche", "coverage")
+    session.run("capiche", "lock")
+
+
+@nox.session
 def benchmarks(session: nox.Session) -> None:
     """Print the performance figures (ratios where machines differ)."""
     session.install("-e", ".[test]")
-    session.run("python", "benchmarks/bench_catalog.py")
+    for script in sorted(Path("benchmarks").glob("bench_*.py")):
+        session.run("python", str(script))
