@@ -272,12 +272,26 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def recover(out_dir: Path) -> None:
-    """Finish a swap that an interruption left half done (fallback path only)."""
+    """Finish a swap an interruption left half done, and drop staging trees of dead builds."""
     backup = out_dir.with_name(out_dir.name + ".previous")
     if not out_dir.exists() and backup.exists():
         backup.rename(out_dir)
     elif backup.exists():
         shutil.rmtree(backup)
+    for stale in out_dir.parent.glob(f".{out_dir.name}.*.staging"):
+        pid = stale.name.split(".")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_tree(out_dir: Path, files: dict[str, bytes]) -> None:
@@ -286,7 +300,9 @@ def write_tree(out_dir: Path, files: dict[str, bytes]) -> None:
     recover(out_dir)
     parent = out_dir.parent
     parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
+    staging = Path(
+        tempfile.mkdtemp(prefix=f".{out_dir.name}.{os.getpid()}.", suffix=".staging", dir=parent)
+    )
     try:
         for rel, data in sorted(files.items()):
             target = (staging / rel).resolve()

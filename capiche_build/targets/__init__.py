@@ -24,13 +24,14 @@ class Target:
     folder: str
     extension: str
     render: Callable[[ResolvedRule], str]
-    notes: Callable[[ResolvedRule], tuple[str, ...]] | None = None
+    notes: Callable[[ResolvedRule, str], tuple[str, ...]] | None = None  # from the rendered text
     filename: Callable[[ResolvedRule], str] | None = None  # default: <name><extension>
 
     def output(self, rule: ResolvedRule) -> Output:
-        notes = self.notes(rule) if self.notes else ()
+        text = self.render(rule)
+        notes = self.notes(rule, text) if self.notes else ()
         name = self.filename(rule) if self.filename else f"{rule.name}{self.extension}"
-        return Output(self.name, f"{self.folder}/{name}", self.render(rule), notes)
+        return Output(self.name, f"{self.folder}/{name}", text, notes)
 
 
 def targets() -> dict[str, Target]:

@@ -7,6 +7,8 @@ result of the whole condition.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from capiche_build.condition import Conjunction
 from capiche_build.diagnostics import CapicheError, Diagnostic
 from capiche_build.engines.query import count_dork_words
@@ -32,12 +34,23 @@ def _terms(rule: ResolvedRule) -> dict[str, list[str]]:
     return {g.name: [dork_term(text, op) for text, _ in g.code_strings()] for g in rule.groups}
 
 
+@lru_cache(maxsize=65536)
+def _term_words(term: str) -> int:
+    return count_dork_words(term)
+
+
+def _words(header: list[str], positive: list[list[str]], negative: list[list[str]]) -> int:
+    """Words of `_query(...)` without re-parsing it: terms plus one per `OR` (what
+    count_dork_words counts; parentheses and `-` are free)."""
+    groups = ([header] if header else []) + positive + negative
+    return sum(sum(_term_words(t) for t in g) + len(g) - 1 for g in groups)
+
+
 def _split(
     rule: ResolvedRule, header: list[str], positive: list[list[str]], negative: list[list[str]]
 ) -> list[str]:
-    query = _query(header, positive, negative)
-    if count_dork_words(query) <= MAX_WORDS:
-        return [query]
+    if _words(header, positive, negative) <= MAX_WORDS:
+        return [_query(header, positive, negative)]
     index = max(range(len(positive)), key=lambda i: len(positive[i]))
     largest = positive[index]
     if len(largest) == 1:
@@ -96,8 +109,8 @@ def render(rule: ResolvedRule) -> str:
     return "\n".join(queries(rule)) + "\n"
 
 
-def notes(rule: ResolvedRule) -> tuple[str, ...]:
-    count = len(queries(rule))
+def notes(rule: ResolvedRule, text: str) -> tuple[str, ...]:
+    count = len(text.splitlines())
     if count > 1:
         return (f"dork split into {count} queries to stay within Google's {MAX_WORDS}-word limit",)
     return ()
