@@ -1,0 +1,1 @@
+"""`capiche hunt`: run built rules over CloudTrail archives and source trees."""
