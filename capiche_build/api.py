@@ -71,6 +71,10 @@ def _source(
             raise CapicheError(
                 f"group name {gname!r} must be a lower-case identifier and not reserved"
             )
+    clashes = [(a, b) for a in group_names for b in group_names if b.startswith(a + "_")]
+    if clashes:
+        a, b = clashes[0]
+        raise CapicheError(f"group names `{a}` and `{b}` collide in YARA's `${a}_*` wildcard")
     condition = condition or " and ".join(group_names)
     try:
         cond = parse_condition(condition)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 MAX_CONJUNCTIONS = 32
+GRAMMAR_HINT = "use group names, and, or, not, parentheses and `N of (a, b)`"
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
             raise ConditionError(
                 f"unexpected character {text[start]!r} at column {start + 1}",
                 start,
-                "use group names, and, or, not, parentheses and `N of (a, b)`",
+                GRAMMAR_HINT,
             )
         kind = m.lastgroup or ""
         value = m.group(kind)
@@ -96,7 +97,7 @@ class _Parser:
         if tok[0] != kind or (value is not None and tok[1] != value):
             want = value or kind
             got = tok[1] or "end of condition"
-            raise ConditionError(f"expected {want!r} but found {got!r}", tok[2])
+            raise ConditionError(f"expected {want!r} but found {got!r}", tok[2], GRAMMAR_HINT)
         self.i += 1
         return tok
 
@@ -148,14 +149,18 @@ class _Parser:
             self.take("sym", ")")
             count = 1 if value == "any" else len(names) if value == "all" else int(value)
             if not 1 <= count <= len(names):
-                raise ConditionError(f"`{value} of` needs between 1 and {len(names)} groups", pos)
+                raise ConditionError(
+                    f"`{value} of` needs between 1 and {len(names)} groups",
+                    pos,
+                    "e.g. `2 of (a, b, c)`: the count is at most the number of groups",
+                )
             if count == 1:
                 return names[0] if len(names) == 1 else Or(tuple(names))
             if count == len(names):
                 return And(tuple(names))
             return AtLeast(count, tuple(names))
         got = value or "end of condition"
-        raise ConditionError(f"expected a group name but found {got!r}", pos)
+        raise ConditionError(f"expected a group name but found {got!r}", pos, GRAMMAR_HINT)
 
 
 def parse_condition(text: str) -> Cond:
@@ -246,7 +251,9 @@ def to_dnf(cond: Cond) -> tuple[Conjunction, ...]:
             )
         out[(tuple(sorted(pos)), tuple(sorted(neg)))] = None
     if not out:
-        raise ConditionError("the condition can never be true", 0)
+        raise ConditionError(
+            "the condition can never be true", 0, "remove the `x and not x` contradiction"
+        )
     if len(out) > MAX_CONJUNCTIONS:
         raise ConditionError(
             f"the condition expands to {len(out)} alternatives (limit {MAX_CONJUNCTIONS})",
