@@ -122,32 +122,55 @@ class Catalog:
     def version(self) -> str:
         return f"botocore {self.botocore_version} / awscli {self.awscli_version}"
 
+    def _build(self, row: list[Any]) -> Operation:
+        sidx, name, desc, boto3, cli_cmds, event_name, prefix, flags = row
+        service, full_name, source, cli_word, iam_prefix = self._services[sidx]
+        return Operation(
+            service,
+            name,
+            desc,
+            boto3,
+            cli_word if cli_cmds else "",
+            tuple(cli_cmds),
+            source,
+            event_name,
+            "prefix" if prefix else "exact",
+            bool(flags & FLAG_DEPRECATED),
+            bool(flags & FLAG_CLI_HIDDEN),
+            bool(flags & FLAG_CLI_DERIVED),
+            bool(flags & FLAG_PREFIX_AMBIGUOUS),
+            full_name,
+            iam_prefix,
+        )
+
+    def op(self, index: int) -> Operation:
+        """The operation at a catalog index, built on first use (a search touches few)."""
+        built = self._built[index]
+        if built is None:
+            built = self._built[index] = self._build(self._rows[index])
+        return built
+
+    @cached_property
+    def _built(self) -> list[Operation | None]:
+        return [None] * len(self._rows)
+
     @cached_property
     def operations(self) -> tuple[Operation, ...]:
-        services = self._services
-        ops = []
-        for sidx, name, desc, boto3, cli_cmds, event_name, prefix, flags in self._rows:
-            service, full_name, source, cli_word, iam_prefix = services[sidx]
-            ops.append(
-                Operation(
-                    service,
-                    name,
-                    desc,
-                    boto3,
-                    cli_word if cli_cmds else "",
-                    tuple(cli_cmds),
-                    source,
-                    event_name,
-                    "prefix" if prefix else "exact",
-                    bool(flags & FLAG_DEPRECATED),
-                    bool(flags & FLAG_CLI_HIDDEN),
-                    bool(flags & FLAG_CLI_DERIVED),
-                    bool(flags & FLAG_PREFIX_AMBIGUOUS),
-                    full_name,
-                    iam_prefix,
-                )
-            )
-        return tuple(ops)
+        return tuple(self.op(i) for i in range(len(self._rows)))
+
+    @cached_property
+    def descriptions(self) -> tuple[str, ...]:
+        return tuple(row[2] for row in self._rows)
+
+    @cached_property
+    def service_of(self) -> tuple[str, ...]:
+        names = [s[0] for s in self._services]
+        return tuple(names[row[0]] for row in self._rows)
+
+    @cached_property
+    def event_source_of(self) -> tuple[str, ...]:
+        sources = [s[2] for s in self._services]
+        return tuple(sources[row[0]] for row in self._rows)
 
     @cached_property
     def apis(self) -> tuple[str, ...]:
@@ -172,7 +195,7 @@ class Catalog:
     def find(self, api: str) -> Operation | None:
         """The operation named `service:Name` (case-insensitive), or None."""
         i = self._index.get(api.strip().lower())
-        return None if i is None else self.operations[i]
+        return None if i is None else self.op(i)
 
     @cached_property
     def _by_event(self) -> dict[tuple[str, str], list[Operation]]:

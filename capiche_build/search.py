@@ -31,11 +31,13 @@ def search(
     if name_re is not None:
         apis = catalog.apis
         indices = [i for i in indices if name_re.search(apis[i])]
-    ops = catalog.operations
     if service_re is not None:
-        indices = [i for i in indices if service_re.fullmatch(ops[i].service)]
+        services = catalog.service_of
+        indices = [i for i in indices if service_re.fullmatch(services[i])]
     if source_re is not None:
-        indices = [i for i in indices if source_re.fullmatch(ops[i].event_source)]
+        sources = catalog.event_source_of
+        indices = [i for i in indices if source_re.fullmatch(sources[i])]
     if desc_re is not None:
-        indices = [i for i in indices if desc_re.search(ops[i].description)]
-    return [ops[i] for i in indices]
+        descriptions = catalog.descriptions
+        indices = [i for i in indices if desc_re.search(descriptions[i])]
+    return [catalog.op(i) for i in indices]
