@@ -15,7 +15,7 @@ PYTHONS = ["3.11"]
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """Run the test suite (real engines, offline)."""
-    session.install("-e", ".[test,catalog]")
+    session.install("-e", ".[test,catalog,spark]")
     session.run("pytest", *session.posargs)
 
 
