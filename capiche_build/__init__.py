@@ -6,42 +6,9 @@ importable from here; they load on first use so `import capiche_build` stays che
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
-
-_LEGACY = frozenset(
-    {
-        "define_associations",
-        "define_events",
-        "generate_google_dork_syntax",
-        "generate_sigma_rule",
-        "generate_vtgrep_content",
-        "generate_yara_l_rule",
-        "generate_yara_rule",
-        "generate_yara_string",
-        "load_api_data",
-        "search_api_description",
-        "search_api_name",
-        "transform_api_list",
-    }
-)
-
-if TYPE_CHECKING:
-    from capiche_build.legacy import (
-        define_associations,
-        define_events,
-        generate_google_dork_syntax,
-        generate_sigma_rule,
-        generate_vtgrep_content,
-        generate_yara_l_rule,
-        generate_yara_rule,
-        generate_yara_string,
-        load_api_data,
-        search_api_description,
-        search_api_name,
-        transform_api_list,
-    )
 
 __all__ = [
     "__version__",
@@ -58,6 +25,7 @@ __all__ = [
     "search_api_name",
     "transform_api_list",
 ]
+_LEGACY = frozenset(__all__) - {"__version__"}
 
 
 def __getattr__(name: str) -> Any:

@@ -205,6 +205,17 @@ class _Parser:
             raise self.error(f"unexpected {self.describe(self.current)}")
         return node
 
+    term_label = "a term"
+
+    def primary(self) -> Node:
+        token = self.current
+        if token.kind == "(":
+            return self.group()
+        if token.kind == "TERM" and token.term is not None:
+            self.take()
+            return token.term
+        raise self.error(f"expected {self.term_label}, found {self.describe(token)}")
+
     def group(self) -> Node:
         opener = self.take()
         if self.current.kind == ")":
@@ -242,14 +253,7 @@ class _VtParser(_Parser):
             return Not(self.negation())
         return self.primary()
 
-    def primary(self) -> Node:
-        token = self.current
-        if token.kind == "(":
-            return self.group()
-        if token.kind == "TERM" and token.term is not None:
-            self.take()
-            return token.term
-        raise self.error(f"expected a content term, found {self.describe(token)}")
+    term_label = "a content term"
 
 
 def parse_vtgrep(query: str) -> Node:
@@ -355,15 +359,6 @@ class _DorkParser(_Parser):
             self.take()
             return Not(self.primary())
         return self.primary()
-
-    def primary(self) -> Node:
-        token = self.current
-        if token.kind == "(":
-            return self.group()
-        if token.kind == "TERM" and token.term is not None:
-            self.take()
-            return token.term
-        raise self.error(f"expected a term, found {self.describe(token)}")
 
 
 def parse_dork(query: str) -> Node:
