@@ -132,15 +132,19 @@ def _new(args: argparse.Namespace) -> int:
 def _coverage(args: argparse.Namespace) -> int:
     from capiche_build.build import resolve_all
     from capiche_build.catalog import load_catalog
-    from capiche_build.coverage import COVERAGE_PAGE, DEFAULT_RECORDS, coverage_page
+    from capiche_build.coverage import (
+        COVERAGE_PAGE,
+        DEFAULT_RECORDS,
+        coverage_page,
+        page_is_current,
+    )
 
     catalog = load_catalog(args.catalog)
     rules = resolve_all(catalog, args.sources or ["rules_src"])
     page = coverage_page(rules, Path(args.records) if args.records else DEFAULT_RECORDS)
     out = Path(args.output) if args.output else COVERAGE_PAGE
     if args.check:
-        current = out.read_text(encoding="utf-8") if out.exists() else ""
-        if current != page:
+        if not page_is_current(page, out):
             print(f"{out} is out of date: run `capiche coverage`", file=sys.stderr)
             return 1
         print(f"{out} is up to date")
@@ -165,10 +169,9 @@ def _diff(args: argparse.Namespace) -> int:
     stale_page = False
     if not args.no_coverage:
         from capiche_build.build import resolve_all
-        from capiche_build.coverage import COVERAGE_PAGE, coverage_page
+        from capiche_build.coverage import COVERAGE_PAGE, coverage_page, page_is_current
 
-        current = COVERAGE_PAGE.read_text(encoding="utf-8") if COVERAGE_PAGE.exists() else ""
-        stale_page = current != coverage_page(resolve_all(catalog, sources))
+        stale_page = not page_is_current(coverage_page(resolve_all(catalog, sources)))
         if stale_page:
             print(f"{COVERAGE_PAGE} is out of date: run `capiche coverage`")
     return 0 if drift.clean and not stale_page else 1

@@ -88,7 +88,13 @@ def render_page(rules: Sequence[ResolvedRule], counts: dict[str, int], record_co
         "| --- | --- |",
     ]
     lines += [f"| {t} | {', '.join(sorted(set(r)))} |" for t, r in sorted(tactics.items())]
-    lines += ["", "## By ATT&CK technique", "", "| technique | name | definitions |", "| --- | --- | --- |"]
+    lines += [
+        "",
+        "## By ATT&CK technique",
+        "",
+        "| technique | name | definitions |",
+        "| --- | --- | --- |",
+    ]
     lines += [
         f"| {t.upper()} | {names.get(t, '')} | {', '.join(sorted(set(r)))} |"
         for t, r in sorted(techniques.items())
@@ -119,3 +125,8 @@ def render_page(rules: Sequence[ResolvedRule], counts: dict[str, int], record_co
 def coverage_page(rules: Sequence[ResolvedRule], records_path: Path = DEFAULT_RECORDS) -> str:
     records = load_records(records_path)
     return render_page(rules, noise(rules, records), len(records))
+
+
+def page_is_current(page: str, path: Path = COVERAGE_PAGE) -> bool:
+    """Whether the committed page equals `page` (the drift gate and `coverage --check`)."""
+    return path.exists() and path.read_text(encoding="utf-8") == page
