@@ -382,8 +382,9 @@ def split_paths(paths: Sequence[str]) -> tuple[list[str], list[Path]]:
     return definitions, rule_files
 
 
-def print_github(report: CheckReport, stream: Any = sys.stdout) -> None:
+def print_github(report: CheckReport, stream: Any = None) -> None:
     """GitHub workflow commands, so problems show on the pull request's lines."""
+    stream = stream or sys.stdout  # looked up now: sys.stdout may have been replaced
     for d in report.all_diagnostics:
         props = [f"file={d.file}"] if d.file else []
         if d.line is not None:
