@@ -50,8 +50,12 @@ def test_github_annotations(capsys: pytest.CaptureFixture[str]) -> None:
     path = FIXTURES / "failing" / "test_should_match.yml"
     assert main(["check", str(path), "--format", "github"]) == 1
     lines = capsys.readouterr().out.splitlines()
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "ListUsers" in text)
     assert any(
-        line.startswith(f"::error file={path},line=") and "should match" in line for line in lines
+        row.startswith("::error file=")
+        and f"test_should_match.yml,line={line}," in row
+        and "should match" in row
+        for row in lines
     )
 
 
