@@ -28,13 +28,13 @@ def test_worked_session_runs_and_prints_what_it_says() -> None:
     namespace: dict[str, object] = {}
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(session, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+        exec(compile(session, "README.md", "exec"), namespace)
     # Every `call  # result` comment in the session states the call's value.
     claims = 0
     for line in session.splitlines():
         call, sep, claim = line.partition("  # ")
         if sep and claim.startswith("["):
-            assert repr(eval(call.strip(), namespace)) == claim.strip()  # noqa: S307
+            assert repr(eval(call.strip(), namespace)) == claim.strip()
             claims += 1
     assert claims == 3
     rule_text = out.getvalue()
