@@ -130,8 +130,9 @@ def validate_outputs(outputs: Sequence[Output], source: str = "") -> list[Diagno
         found.append(
             Diagnostic(
                 file=source,
-                message="a generated rule failed its engine (see above)",
-                hint="report it: a definition that passes the schema must build valid rules",
+                message="a rule generated from this definition failed its engine (see above)",
+                hint="usually the definition's tags, references or title break a SigmaHQ "
+                "convention; if the message points at generated syntax, report it",
             )
         )
     return found

@@ -75,8 +75,10 @@ status: experimental
 level: medium
 tags:
     - attack.persistence
+    - attack.privilege-escalation
+    - attack.t1098.001
 references:
-    - https://attack.mitre.org/
+    - https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html
 falsepositives:
     - Administrators doing this on purpose
 groups:

@@ -88,3 +88,11 @@ def test_generated_rule_files_check_clean(capsys: pytest.CaptureFixture[str]) ->
         *sorted((build / "yaral").glob("*.yaral"))[:5],
     ]
     assert main(["check", *map(str, files)]) == 0, capsys.readouterr().err
+
+
+def test_a_new_starter_definition_passes_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["new", "s3_bucket_made_public", "--dir", "rules_src"]) == 0
+    assert main(["check", "rules_src"]) == 0, capsys.readouterr().err

@@ -129,14 +129,14 @@ def stage(
         for number, record in enumerate(read_file(path, stats, tick)):
             values = extract(record)
             ts = event_ms(values[time_col])
+            rid += 1  # ids count filtered-out records too: Spark numbers records before filtering
             if not filters.keep(record, ts):
                 stats.filtered += 1
                 continue
-            row: dict[str, Any] = {RID: rid, FILE: index, REC: number, TS: ts}
+            row: dict[str, Any] = {RID: rid - 1, FILE: index, REC: number, TS: ts}
             row.update((n, v) for n, v in zip(names, values, strict=True) if v is not None)
             writer.write(json.dumps(row, separators=(",", ":")))
             stats.records += 1
-            rid += 1
         summary.add(stats)
         done_bytes += size
         summary.bytes = done_bytes
