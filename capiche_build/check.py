@@ -37,10 +37,7 @@ class Policy:
         path = (start or Path.cwd()) / "pyproject.toml"
         if not path.exists():
             return cls()
-        try:
-            import tomllib
-        except ImportError:  # pragma: no cover - Python 3.10
-            import tomli as tomllib  # type: ignore[no-redef]
+        import tomllib
         data = tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {}).get("capiche", {})
         known = {"require-log-tests", "require-code-tests"}
         unknown = sorted(set(data) - known - {"sources", "build"})
