@@ -38,6 +38,7 @@ class Policy:
         if not path.exists():
             return cls()
         import tomllib
+
         data = tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {}).get("capiche", {})
         known = {"require-log-tests", "require-code-tests"}
         unknown = sorted(set(data) - known - {"sources", "build"})

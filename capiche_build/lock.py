@@ -237,7 +237,7 @@ def deprecation_date(env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
     epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
-        return datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc).date().isoformat()
+        return datetime.datetime.fromtimestamp(int(epoch), datetime.UTC).date().isoformat()
     return datetime.date.today().isoformat()
 
 

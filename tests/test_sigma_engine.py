@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -460,7 +460,7 @@ def test_d3fend_tags_are_reported_as_unchecked() -> None:
 
 # --------------------------------------------------------------------------- evaluation
 
-T0 = datetime(2026, 12, 4, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
 
 
 def event(
