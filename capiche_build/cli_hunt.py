@@ -39,6 +39,10 @@ def _register(sub: Any) -> None:
     )
     logs.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
     logs.add_argument(
+        "--master",
+        help="Spark master URL for --engine spark (default: $SPARK_MASTER, else local[*])",
+    )
+    logs.add_argument(
         "--since", metavar="TIME", help="ISO date or time; records before it are skipped"
     )
     logs.add_argument(

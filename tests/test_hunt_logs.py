@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from capiche_build.cli import main
+from capiche_build.diagnostics import CapicheError
 from capiche_build.engines.sigma import evaluate_sigma
 from capiche_build.hunt import reader
 from capiche_build.hunt.logs import CSV_FIELDS, hunt
@@ -159,7 +160,7 @@ def test_duckdb_matches_evaluate_sigma_for_every_rule(
 def test_s3_layout_reads_the_same_as_jsonl(rules: RuleSet, s3_tree: Path, jsonl: Path) -> None:
     from_s3 = hunt([s3_tree], rules)
     assert len(from_s3.files) > 5
-    assert all(p.name.endswith(".json.gz") for p in from_s3.files)
+    assert all(p.endswith(".json.gz") for p in from_s3.files)
     assert from_s3.summary.records == 2900 and not from_s3.summary.problems
     assert hit_keys(from_s3) == hit_keys(hunt([jsonl], rules))
 
@@ -177,14 +178,117 @@ def test_temporal_correlation_window_and_group(tmp_path: Path) -> None:
 
 
 def test_spark_results_equal_duckdb(
-    rules: RuleSet, s3_tree: Path, tmp_path: Path, spark: Any
+    rules: RuleSet, s3_tree: Path, jsonl: Path, tmp_path: Path, spark: Any
 ) -> None:
+    # Spark reads the S3 tree (Records documents) and JSON Lines itself; DuckDB through the reader.
     sequences = write_jsonl(tmp_path / "seq.jsonl", enumeration_sequences())
-    duck = hunt([s3_tree, sequences], rules)
-    sparked = hunt([s3_tree, sequences], rules, engine="spark", spark=spark)
+    inputs = [s3_tree, jsonl, sequences]
+    duck = hunt(inputs, rules)
+    sparked = hunt(inputs, rules, engine="spark", spark=spark)
     assert sparked.matches == duck.matches
     assert sparked.hits == duck.hits
+    assert sparked.files == duck.files and sparked.summary.records == 2900 * 2 + 5
+    assert sparked.summary.bytes == duck.summary.bytes and not sparked.summary.problems
     assert any(h.rule == "IAM Account-Wide Enumeration 1" for h in sparked.hits)
+    # Filters run in Spark SQL; record ids still count the records filtered out.
+    since = Filters(
+        since_ms=reader.event_ms("2023-07-10T12:00:00Z"), regions=frozenset({"us-east-1"})
+    )
+    duck = hunt(inputs, rules, filters=since)
+    sparked = hunt(inputs, rules, engine="spark", spark=spark, filters=since)
+    assert (sparked.matches, sparked.hits) == (duck.matches, duck.hits)
+    assert (sparked.summary.records, sparked.summary.filtered) == (
+        duck.summary.records,
+        duck.summary.filtered,
+    )
+
+
+def test_spark_reads_uris_itself(rules: RuleSet, s3_tree: Path, spark: Any) -> None:
+    digest = s3_tree / "AWSLogs" / "1" / "CloudTrail-Digest" / "x_CloudTrail-Digest_y.json.gz"
+    digest.parent.mkdir(parents=True)
+    digest.write_bytes(gzip.compress(b'{"digestStartTime": "2023-07-10T12:00:00Z"}'))
+    try:
+        sparked = hunt([s3_tree.as_uri()], rules, engine="spark", spark=spark)
+    finally:
+        shutil.rmtree(digest.parent.parent)
+    assert sparked.summary.records == 2900 and sparked.digests == 1
+    assert hit_keys(sparked) == hit_keys(hunt([s3_tree], rules))
+    with pytest.raises(CapicheError):
+        hunt([s3_tree.as_uri()], rules)  # DuckDB reads local files only
+
+
+VALUES = [
+    {"requestParameters": {"filter": "a", "Other": {"b": 1, "a": [True, None]}}, "n": 7},
+    {"requestParameters": {"Filter": "B"}, "n": 1.5, "b": False, "z": None},
+    {"requestParameters": [{"filter": "x"}, "s", {"FILTER": "y"}], "n": "1.50"},
+    {"requestParameters": {"filter": {"deep": "no"}}, "policy": '{"Statement": 1}'},
+    {"requestParameters": '{"filter": "inside a string"}'},
+    {"EVENTNAME": "upper", "UserAgent": "aws-cli/2 é"},
+]
+TIMES = [
+    "2024-05-01T10:00:00Z",
+    "2024-05-01T10:00:00.0015Z",
+    "2024-05-01T10:00:00.0025+02:00",
+    "2024-05-01",
+    "2024-05-01 10:00",
+    "2024-05-01T10:00:00",
+    "junk",
+]
+
+
+def test_spark_extracts_values_as_the_reader_does(tmp_path: Path, spark: Any) -> None:
+    from capiche_build.hunt.engines import _prepare, extractor, sniff
+    from capiche_build.hunt.sql import Plan
+
+    items = [
+        event("E", "s3.amazonaws.com", when, **VALUES[i % len(VALUES)])
+        for i, when in enumerate(TIMES * 2)
+    ]
+    path = write_jsonl(tmp_path / "v.jsonl", items)
+    paths = ["eventTime", "requestParameters.filter", "requestParameters.other", "n", "b", "z"]
+    paths += ["eventName", "policy.statement", "userAgent", "requestParameters.other.a", "x"]
+    plan = Plan.build(RuleSet(()), paths)
+    rows = _prepare(spark, plan, sniff([path]), Filters()).collect()
+    extract = extractor(list(plan.columns))
+    expected = [(reader.event_ms(r["eventTime"]), *extract(r)) for r in items]
+    got = [(r["t"], *(r[c] for c in plan.columns.values())) for r in rows]
+    # The one known difference: keys differing only in case in one object list their values
+    # in key order with Spark (a variant's object is sorted), in file order with the reader.
+    name = list(plan.columns).index("eventname") + 1
+    swapped = [(*e[:name], '["upper","E"]', *e[name + 1 :]) for e in expected if e[name][0] == "["]
+    assert [g for g in got if g[name][0] == "["] == swapped
+    assert [g for g in got if g[name][0] != "["] == [e for e in expected if e[name][0] != "["]
+
+
+def test_spark_reports_bad_files(
+    tmp_path: Path, records: list[dict[str, Any]], rules: RuleSet, spark: Any
+) -> None:
+    """What Spark can tell: a Records file it cannot read is reported broken, whole."""
+    logs = tmp_path / "logs"
+    write_jsonl(logs / "a_good.jsonl", [*records[:50], {"hello": 1}, "x"])
+    (logs / "a_good.jsonl").open("a").write("not json\n")
+    (logs / "b_dangling.json").symlink_to(tmp_path / "missing.json")
+    whole = gzip.compress(json.dumps({"Records": records[:200]}).encode())
+    (logs / "c_truncated.json.gz").write_bytes(whole[: len(whole) // 2])
+    (logs / "d_garbage.json.gz").write_bytes(b"\x1f\x8b\x08\x00garbage" * 10)
+    (logs / "e_malformed.json").write_text('{"Records": [{"eventTime": ', encoding="utf-8")
+    incomplete = {k: v for k, v in records[0].items() if k != "eventName"}
+    (logs / "f_doc.json").write_text(json.dumps({"Records": [incomplete, records[1], 3]}))
+    (logs / "h_notes.txt").write_text("not a log", encoding="utf-8")
+    duck = hunt([logs], rules)
+    sparked = hunt([logs], rules, engine="spark", spark=spark)
+    assert sparked.files == duck.files and sparked.ignored == 1
+    s = sparked.summary
+    broken = sorted(Path(p.path).name for p in s.problems if p.error)
+    # The Python reader keeps the records before a break; Spark skips such a file whole.
+    assert broken == [
+        "b_dangling.json",
+        "c_truncated.json.gz",
+        "d_garbage.json.gz",
+        "e_malformed.json",
+    ]
+    assert (s.records, s.invalid, s.not_cloudtrail, s.incomplete) == (51, 1, 3, 1)
+    assert duck.summary.records > s.records and duck.summary.broken == s.broken
 
 
 def test_regex_and_like_escaping_agree_between_engines(tmp_path: Path, spark: Any) -> None:

@@ -729,7 +729,7 @@ def evaluate_sigma(text: str, records: Sequence[Mapping[str, Any]]) -> SigmaEval
 
     collection, order = _load_for_evaluation(text)
     converted = _convert(collection)
-    keys = _rule_keys(order)
+    keys = rule_keys(order)
     referenced = {
         id(ref.rule) for rule in order if not isinstance(rule, SigmaRule) for ref in rule.rules
     }
@@ -813,7 +813,8 @@ def _correlation_fields(rule: Any) -> list[str]:
     return fields
 
 
-def _rule_keys(rules: Sequence[SigmaRuleBase]) -> dict[int, str]:
+def rule_keys(rules: Sequence[SigmaRuleBase]) -> dict[int, str]:
+    """A unique key per rule: its name, else id, else title (the hunt reports use the same)."""
     keys: dict[int, str] = {}
     for rule in rules:
         key = rule.name or (str(rule.id) if rule.id else rule.title)

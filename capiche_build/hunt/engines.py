@@ -1,11 +1,41 @@
-"""Stage CloudTrail records once, then run the rules' SQL in DuckDB or Spark.
+"""Run the rules' SQL over CloudTrail: DuckDB on staged records, Spark reading the files itself.
 
-Staging: the reader's records are cut down to the fields the rules and the report need, written
-as newline-delimited JSON parts with the values evaluate_sigma's table would hold (dotted paths
-matched ignoring case, objects and lists as compact JSON, booleans as 'true'/'false') and eventTime
-as epoch ms. Both engines read the same parts with the same explicit schema, so bad input is
-handled once, field-name case never matters to the engines (CloudTrail request parameters have
-keys that differ only in case), and the two engines cannot disagree about what a record holds.
+DuckDB (the default): the Python reader streams every file into newline-delimited JSON parts
+holding, per record, the values evaluate_sigma's table would hold (dotted paths matched ignoring
+case, objects and lists as compact JSON with sorted keys, booleans as 'true'/'false', several
+values as a JSON list) and eventTime as epoch ms; DuckDB reads the parts with an explicit schema.
+
+Spark (`--engine spark`): Spark reads the input natively, so the hunt scales past one machine.
+`{"Records": [...]}` files (the S3 export layout) are read with multiLine=true into
+`Records ARRAY<VARIANT>` and exploded; JSON Lines with singleVariantColumn (a line that is a
+Records object is expanded). A variant keeps each JSON value's type, so the same values come out
+as with the reader (see _values, _cell_sql, _event_ms, _status; the tests compare them):
+keys match ignoring case at every level (spark.sql.caseSensitive=true: `filter` and `Filter`
+both exist), lists are searched through their objects, strings are never parsed as JSON,
+numbers/booleans/objects are rendered as Python renders them, missing or null is NULL.
+Local paths are walked and sniffed in Python (reading order, unopenable files, digests, names
+ignored, as the reader does); URIs with a scheme (s3a://, hdfs://, file://) go to Spark as they
+are and Spark lists them (recursiveFileLookup, pathGlobFilter on CloudTrail file names).
+Filters run in Spark SQL. Record ids and positions equal DuckDB's: ids are numbered per file block
+after the status filter, then turned into (file, record, id) on the driver from block counts.
+
+Spark differs from the reader only where it cannot see: a file it cannot decompress or parse is
+skipped whole and reported broken (the reader keeps the records before the break); a JSON Lines
+file that breaks part-way keeps the lines before the break unreported (Spark's ignoreCorruptFiles
+gives no signal); problems are counted per file, without a line number; keys differing only in
+case within one object list their values in key order, not file order; a .json file must hold
+one Records object when given as a URI (local files are sniffed); non-ASCII text inside a value
+rendered as JSON (an object, or several values) is not \\u-escaped; a float written 2.0 or 1e20
+reads as 2 or 1.0E20.
+
+On a cluster: `SPARK_MASTER=spark://host:7077` (or yarn, k8s://...; default local[*]), or run
+under spark-submit, whose master wins. For S3, give s3a:// paths
+(`capiche hunt logs s3a://bucket/AWSLogs/123456789012/CloudTrail/ --engine spark`) and put
+hadoop-aws of the same version as Spark's Hadoop jars (3.5.0 for pyspark 4.3.0) on the classpath,
+e.g. PYSPARK_SUBMIT_ARGS="--packages org.apache.hadoop:hadoop-aws:3.5.0 pyspark-shell"; credentials
+come from the usual AWS provider chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN,
+AWS_PROFILE, instance or pod roles) through spark.hadoop.fs.s3a.aws.credentials.provider.
+Local paths are read as file:// paths: on a cluster they must exist on every executor.
 
 Running: one scan marks every event any detection rule matches (one boolean column per rule);
 correlations then run as window queries over those few marked events.
@@ -13,13 +43,28 @@ correlations then run as window queries over those few marked events.
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
+import re
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from capiche_build.hunt.reader import FileStats, Filters, ReadSummary, event_ms, read_file
+from capiche_build.hunt.reader import (
+    CLOUDTRAIL_KEYS,
+    DIGEST_DIR,
+    RECORDS_HEAD,
+    REQUIRED,
+    SUFFIXES,
+    FileStats,
+    Filters,
+    ReadSummary,
+    event_ms,
+    read_file,
+)
 from capiche_build.hunt.sql import DUCKDB, EVENTS, FILE, HITS, REC, RID, SPARK, TS, Plan
 
 PART_BYTES = 128 * 1024 * 1024  # several parts let both engines read in parallel
@@ -256,12 +301,15 @@ def _schema(plan: Plan) -> list[tuple[str, str]]:
     ]
 
 
-def spark_session() -> Any:
-    """A local SparkSession. Case-sensitive SQL: CloudTrail keys may differ only in case."""
+def spark_session(master: str | None = None) -> Any:
+    """A SparkSession on `master`, else $SPARK_MASTER, else local[*].
+
+    Case-sensitive SQL: CloudTrail keys may differ only in case. UTC: eventTime without an offset.
+    """
     from pyspark.sql import SparkSession
 
     session = (
-        SparkSession.builder.master("local[*]")
+        SparkSession.builder.master(master or os.environ.get("SPARK_MASTER") or "local[*]")
         .appName("capiche-hunt")
         .config("spark.sql.caseSensitive", "true")
         .config("spark.ui.enabled", "false")
@@ -274,33 +322,417 @@ def spark_session() -> Any:
     return session
 
 
-def run_spark(
-    plan: Plan, parts: Sequence[Path], keep: Sequence[str], session: Any = None
-) -> EngineResult:
-    session = session or spark_session()
-    ddl = ", ".join(f"{n} {'STRING' if t == 'VARCHAR' else t}" for n, t in _schema(plan))
-    if parts:
-        events = session.read.schema(ddl).option("mode", "FAILFAST").json([str(p) for p in parts])
-    else:
-        events = session.createDataFrame([], ddl)
-    events.createOrReplaceTempView(EVENTS)
-    found = session.sql(plan.hits_sql(EVENTS, SPARK, keep))
-    hit_rows = [tuple(r) for r in found.collect()]
-    query = plan.correlations_sql(SPARK)
-    evidence = _evidence(plan, [])
-    if query and hit_rows:
-        # The marked events are few: one cached partition makes the window passes cheap (a
-        # table read from Python rows is otherwise re-serialized by every branch of the union).
-        hits = session.createDataFrame(hit_rows, found.schema).coalesce(1).cache()
-        previous = session.conf.get("spark.sql.shuffle.partitions")
+# --------------------------------------------------------------------------- Spark, native reading
+
+URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+CORRUPT = "_corrupt"
+DOCUMENT_GLOB = "*.{json,json.gz,JSON,JSON.GZ}"
+LINES_GLOB = "*.{jsonl,jsonl.gz,ndjson,ndjson.gz}"
+VMAP = "MAP<STRING, VARIANT>"
+# ISO forms that Python's fromisoformat and Spark's timestamp cast read alike; others are NULL.
+ISO_TIME = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$"
+)
+NUMERIC = "^(TINYINT|SMALLINT|INT|BIGINT|FLOAT|DOUBLE|DECIMAL)"
+
+
+def is_uri(path: str | os.PathLike[str]) -> bool:
+    return bool(URI.match(str(path)))
+
+
+@dataclass(frozen=True)
+class SparkSources:
+    """What Spark reads: local files (walked and sniffed here) and URIs that Spark lists."""
+
+    files: tuple[Path, ...] = ()  # every local file, in reading order
+    documents: tuple[Path, ...] = ()  # those holding {"Records": [...]}
+    lines: tuple[Path, ...] = ()  # those holding JSON Lines
+    broken: Mapping[Path, str] = field(default_factory=dict)  # those that cannot be opened
+    uris: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SparkRun:
+    result: EngineResult
+    summary: ReadSummary
+    files: tuple[str, ...]  # file index -> path as reported (local paths as given, else URIs)
+    digests: int
+
+
+def sniff(paths: Sequence[Path]) -> SparkSources:
+    """Sort local files by what they hold, as the Python reader would, from their first bytes."""
+    documents: list[Path] = []
+    lines: list[Path] = []
+    broken: dict[Path, str] = {}
+    for path in paths:
         try:
-            hits.createOrReplaceTempView(HITS)
-            session.conf.set("spark.sql.shuffle.partitions", "1")
-            evidence = _evidence(plan, [tuple(r) for r in session.sql(query).collect()])
+            with open(path, "rb") as raw:
+                head = raw.read(2)
+                raw.seek(0)
+                stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if head == b"\x1f\x8b" else raw
+                text = stream.read(4096).decode("utf-8", "ignore")
+        except (OSError, EOFError, zlib.error) as error:
+            broken[path] = f"{type(error).__name__}: {error}"
+            continue
+        (documents if RECORDS_HEAD.match(text) else lines).append(path)
+    return SparkSources(tuple(paths), tuple(documents), tuple(lines), broken)
+
+
+def _items(value: str) -> str:
+    """The records a JSON value stands for: itself, or the items of a {"Records": [...]} object."""
+    as_map = f"try_cast({value} AS {VMAP})"
+    records = f"try_cast({as_map}['Records'] AS ARRAY<VARIANT>)"
+    return f"CASE WHEN NOT {_cloudtrail(as_map)} AND {records} IS NOT NULL THEN {records} ELSE array({value}) END"
+
+
+def _cloudtrail(as_map: str) -> str:
+    keys = ", ".join(f"'{k}'" for k in sorted(CLOUDTRAIL_KEYS))
+    return f"coalesce(exists(map_keys({as_map}), k -> lower(k) IN ({keys})), false)"
+
+
+def _string(value: str) -> str:
+    """A variant's text when it is a JSON string, else NULL (Python: isinstance(v, str))."""
+    return f"CASE WHEN schema_of_variant({value}) = 'STRING' THEN CAST({value} AS STRING) END"
+
+
+def _status(as_map: str) -> str:
+    required = " AND ".join(f"{_string(f'{as_map}[{k!r}]')} IS NOT NULL" for k in REQUIRED)
+    return (
+        f"CASE WHEN bad IS NOT NULL THEN 'invalid' WHEN missing THEN 'not_cloudtrail' "
+        f"WHEN item IS NULL THEN 'empty' WHEN NOT {_cloudtrail(as_map)} THEN 'not_cloudtrail' "
+        f"WHEN {required} THEN 'ok' ELSE 'incomplete' END"
+    )
+
+
+def _values(path: str) -> str:
+    """ARRAY<VARIANT> of the values at a lower-cased dotted path of record map `m`.
+
+    Keys match ignoring case at every level; a list is searched through its objects (as
+    extractor/_descend do). Lambda variables are numbered: nested lambdas must not shadow.
+    """
+    parts = path.split(".")
+    empty = "CAST(array() AS ARRAY<VARIANT>)"
+    found = f"map_values(map_filter(m, (k0, x0) -> lower(k0) = {SPARK.literal(parts[0])}))"
+    for depth, part in enumerate(parts[1:], 1):
+        n, i, k, x = (f"{v}{depth}" for v in "nikx")
+        objects = f"coalesce(try_cast({n} AS ARRAY<VARIANT>), array({n}))"
+        matched = (
+            f"map_values(map_filter(try_cast({i} AS {VMAP}), "
+            f"({k}, {x}) -> lower({k}) = {SPARK.literal(part)}))"
+        )
+        inner = f"flatten(transform({objects}, {i} -> coalesce({matched}, {empty})))"
+        found = f"flatten(transform({found}, {n} -> {inner}))"
+    return found
+
+
+def _cell_sql(values: str) -> str:
+    """The staged value (see _cell): NULL, the one value as text, or several as a JSON list."""
+    item = (
+        "CASE WHEN is_variant_null(y) THEN 'null' "
+        f"WHEN schema_of_variant(y) RLIKE '{NUMERIC}' THEN CAST(y AS STRING) "
+        "ELSE substr(to_json(array(CAST(y AS STRING))), 2, "
+        "length(to_json(array(CAST(y AS STRING)))) - 2) END"
+    )
+    listed = f"concat('[', array_join(transform({values}, y -> {item}), ','), ']')"
+    return (
+        f"CASE size({values}) WHEN 0 THEN NULL WHEN 1 THEN CAST({values}[0] AS STRING) "
+        f"ELSE {listed} END"
+    )
+
+
+def _event_ms(column: str) -> str:
+    """eventTime as epoch ms like reader.event_ms: microseconds rounded half to even."""
+    micros = f"unix_micros(try_cast({column} AS TIMESTAMP))"
+    return f"CASE WHEN {column} RLIKE {SPARK.literal(ISO_TIME)} THEN CAST(bround({micros} / 1000D) AS BIGINT) END"
+
+
+def _keep_sql(filters: Filters) -> str:
+    """Filters.keep in SQL: exact-case account/region keys holding JSON strings, then time."""
+    tests = ["true"]
+    for key, wanted in (("recipientAccountId", filters.accounts), ("awsRegion", filters.regions)):
+        if wanted:
+            values = ", ".join(SPARK.literal(v) for v in sorted(wanted))
+            tests.append(f"coalesce({_string(f'm[{key!r}]')} IN ({values}), false)")
+    if filters.since_ms is not None:
+        tests.append(f"coalesce({TS} >= {filters.since_ms}L, false)")
+    if filters.until_ms is not None:
+        tests.append(f"coalesce({TS} < {filters.until_ms}L, false)")
+    return " AND ".join(tests)
+
+
+def _read(session: Any, sources: SparkSources) -> list[Any]:
+    """One DataFrame per kind of input: (file, block, size, bad, missing, items)."""
+    frames: list[Any] = []
+    documents = [_spark_path(p) for p in sources.documents]
+    lines = [_spark_path(p) for p in sources.lines]
+    for kind, paths, listed in (
+        ("documents", documents, False),
+        ("lines", lines, False),
+        ("documents", list(sources.uris), True),
+        ("lines", list(sources.uris), True),
+    ):
+        if not paths:
+            continue
+        reader = (
+            session.read.option("mode", "PERMISSIVE")
+            .option("columnNameOfCorruptRecord", CORRUPT)
+            .option("ignoreCorruptFiles", "true")  # an unreadable file is found missing below
+            .option("ignoreMissingFiles", "true")
+        )
+        if listed:  # Spark lists the URIs: every CloudTrail file name below them
+            glob = DOCUMENT_GLOB if kind == "documents" else LINES_GLOB
+            reader = reader.option("recursiveFileLookup", "true").option("pathGlobFilter", glob)
+        if kind == "documents":
+            frame = reader.schema(f"Records ARRAY<VARIANT>, {CORRUPT} STRING")
+            frame = frame.option("multiLine", "true").json(paths)
+            items = f"flatten(transform(Records, r -> {_items('r')}))"
+            missing = "Records IS NULL"
+        else:
+            frame = reader.schema(f"v VARIANT, {CORRUPT} STRING")
+            frame = frame.option("singleVariantColumn", "v").json(paths)
+            items, missing = _items("v"), "v IS NULL"
+        frames.append(
+            frame.selectExpr(
+                "_metadata.file_path AS file",
+                "_metadata.file_block_start AS block",
+                "_metadata.file_size AS size",
+                f"{CORRUPT} AS bad",
+                f"{missing} AND {CORRUPT} IS NULL AS missing",
+                f"CASE WHEN {missing} THEN CAST(array() AS ARRAY<VARIANT>) ELSE {items} END AS items",
+            )
+        )
+    return frames
+
+
+def _spark_path(path: Path) -> str:
+    # An explicit scheme keeps a local path local under a cluster's default file system; glob
+    # characters are escaped because Spark expands globs in the paths it is given.
+    absolute = os.path.abspath(path)
+    return "file://" + re.sub(r"([\\*?\[\]{}])", r"\\\1", absolute)
+
+
+def _prepare(session: Any, plan: Plan, sources: SparkSources, filters: Filters) -> Any:
+    """One row per record or problem: file, block, size, status, keep, t, c0..cn."""
+    frames = _read(session, sources)
+    if not frames:
+        return None
+    union = frames[0]
+    for frame in frames[1:]:
+        union = union.unionByName(frame)
+    rows = union.selectExpr(
+        "file", "block", "size", "bad", "missing", "explode_outer(items) AS item"
+    ).selectExpr(
+        "file", "block", "size", "bad", "missing", "item", f"try_cast(item AS {VMAP}) AS m"
+    )
+    classified = rows.selectExpr("file", "block", "size", "m", f"{_status('m')} AS status")
+    names = list(plan.columns.values())
+    # Values first, cells from them in a second projection: a cell reads its values 3 times.
+    found = classified.selectExpr(
+        "file",
+        "block",
+        "size",
+        "status",
+        "m",
+        *(
+            f"CASE WHEN status = 'ok' THEN {_values(path)} END AS {name}"
+            for path, name in plan.columns.items()
+        ),
+    )
+    extracted = found.selectExpr(
+        "file", "block", "size", "status", "m", *(f"{_cell_sql(n)} AS {n}" for n in names)
+    )
+    timed = extracted.selectExpr("*", f"{_event_ms(plan.columns['eventtime'])} AS {TS}")
+    return timed.selectExpr(
+        "file", "block", "size", "status", f"{_keep_sql(filters)} AS keep", TS, *names
+    ).where(f"file NOT LIKE '%/{DIGEST_DIR}/%'")
+
+
+def run_spark(
+    plan: Plan,
+    sources: SparkSources,
+    filters: Filters,
+    keep: Sequence[str],
+    session: Any = None,
+) -> SparkRun:
+    """Read with Spark itself, mark hits, run the correlations; count per file what was read."""
+    from pyspark import StorageLevel
+
+    session = session or spark_session()
+    prepared = _prepare(session, plan, sources, filters)
+    listed = _listed(session, sources, prepared)
+    digests = sum(DIGEST_DIR in f.split("/") for f in listed)
+    if prepared is None:
+        counts, blocks, hit_rows = [], [], []
+    else:
+        prepared = prepared.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            prepared.createOrReplaceTempView("capiche_prepared")
+            counts = session.sql(
+                "SELECT file, status, keep, count(*), max(size) FROM capiche_prepared "
+                "GROUP BY file, status, keep"
+            ).collect()
+            counts = [tuple(r) for r in counts]
+            # Ids numbered after the filter on status: within a block, ok records are contiguous.
+            ok = prepared.where("status = 'ok'").selectExpr(
+                "*", "monotonically_increasing_id() AS mid"
+            )
+            ok.createOrReplaceTempView("capiche_ok")
+            blocks = session.sql(
+                "SELECT file, block, count(*), min(mid) FROM capiche_ok GROUP BY file, block"
+            ).collect()
+            events = ok.where("keep").selectExpr(
+                f"mid AS {RID}", f"file AS {FILE}", f"block AS {REC}", "*"
+            )
+            events = events.drop("file", "block", "size", "status", "keep", "mid")
+            events.createOrReplaceTempView(EVENTS)
+            found = session.sql(plan.hits_sql(EVENTS, SPARK, keep))
+            hit_rows = [tuple(r) for r in found.collect()]
         finally:
-            session.conf.set("spark.sql.shuffle.partitions", previous)
-            hits.unpersist()
-    return _collect(plan, keep, hit_rows, evidence)
+            prepared.unpersist()
+    files = _file_order(sources, listed)
+    numbering = _Numbering(files, [tuple(b) for b in blocks])
+    renumbered = [numbering.row(r) for r in hit_rows]
+    evidence = _spark_correlations(session, plan, renumbered, keep)
+    summary = _spark_summary(files, sources, counts)
+    shown = tuple(name for _, name in files)
+    return SparkRun(_collect(plan, keep, renumbered, evidence), summary, shown, digests)
+
+
+def _listed(session: Any, sources: SparkSources, prepared: Any) -> list[str]:
+    """Every file Spark was to read (its own listing for URIs), whether it yielded rows or not."""
+    if prepared is None:
+        return []
+    return sorted({_local(f) for f in prepared.inputFiles()})
+
+
+def _local(uri: str) -> str:
+    """A file: URI as the local path it names; other URIs unchanged."""
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(uri)
+    return unquote(parsed.path) if parsed.scheme == "file" else uri
+
+
+def _file_order(sources: SparkSources, listed: Sequence[str]) -> list[tuple[str, str]]:
+    """(key, shown path) per file: local files as given and walked, then listed ones in walk order.
+
+    The key is what Spark's file_path turns into through _local.
+    """
+    local = [(os.path.abspath(p), str(p)) for p in sources.files]
+    known = {key for key, _ in local}
+    extra = [f for f in listed if f not in known and DIGEST_DIR not in f.split("/")]
+    return local + [(f, f) for f in sorted(extra, key=_walk_key)]
+
+
+def _walk_key(uri: str) -> list[tuple[int, str]]:
+    # os.walk order, as reader.discover: a folder's files before its sub-folders, names sorted.
+    parts = uri.split("/")
+    return [(1, p) for p in parts[:-1]] + [(0, parts[-1])]
+
+
+class _Numbering:
+    """Spark's (file, block, id) of a record -> (record id, file index, record in file)."""
+
+    def __init__(self, files: Sequence[tuple[str, str]], blocks: Sequence[tuple[Any, ...]]):
+        self.index = {key: i for i, (key, _) in enumerate(files)}
+        per_file: dict[int, list[tuple[int, int, int]]] = {}
+        for file, block, count, first in blocks:
+            per_file.setdefault(self.index[_local(file)], []).append((block, count, first))
+        self.start: dict[tuple[int, int], tuple[int, int]] = {}  # (file, block) -> (rec, id)
+        self.offset: dict[int, int] = {}
+        total = 0
+        for file in range(len(files)):
+            self.offset[file] = total
+            done = 0
+            for block, count, first in sorted(per_file.get(file, [])):
+                self.start[file, block] = (done, first)
+                done += count
+            total += done
+
+    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
+        mid, file_uri, block = raw[:3]
+        file = self.index[_local(file_uri)]
+        rec_start, first = self.start[file, block]
+        rec = rec_start + mid - first
+        return (self.offset[file] + rec, file, rec, *raw[3:])
+
+
+def _spark_correlations(
+    session: Any, plan: Plan, rows: Sequence[tuple[Any, ...]], keep: Sequence[str]
+) -> dict[str, list[int]]:
+    query = plan.correlations_sql(SPARK)
+    if not query or not rows:
+        return _evidence(plan, [])
+    kept = plan.kept_columns(keep)
+    flags = [f"b{i} BOOLEAN" for i in range(len(plan.rules.detections))]
+    ddl = ", ".join(
+        [f"{c} BIGINT" for c in (RID, FILE, REC, TS)] + [f"{c} STRING" for c in kept] + flags
+    )
+    # The marked events are few: one cached partition makes the window passes cheap (a table
+    # read from Python rows is otherwise re-serialized by every branch of the union).
+    hits = session.createDataFrame(rows, ddl).coalesce(1).cache()
+    previous = session.conf.get("spark.sql.shuffle.partitions")
+    try:
+        hits.createOrReplaceTempView(HITS)
+        session.conf.set("spark.sql.shuffle.partitions", "1")
+        return _evidence(plan, [tuple(r) for r in session.sql(query).collect()])
+    finally:
+        session.conf.set("spark.sql.shuffle.partitions", previous)
+        hits.unpersist()
+
+
+def _spark_summary(
+    files: Sequence[tuple[str, str]], sources: SparkSources, counts: Sequence[tuple[Any, ...]]
+) -> ReadSummary:
+    """Per-file counts from Spark's rows; files without any row are the ones Spark could not read."""
+    index = {key: i for i, (key, _) in enumerate(files)}
+    found: dict[int, list[tuple[str, bool, int, int]]] = {}
+    for file, status, keep, count, size in counts:
+        found.setdefault(index[_local(file)], []).append((status, keep, count, size or 0))
+    broken = {os.path.abspath(p): why for p, why in sources.broken.items()}
+    summary = ReadSummary()
+    for i, (key, shown) in enumerate(files):
+        stats = FileStats(shown)
+        size = 0
+        if key in broken:
+            stats.error = broken[key]
+            size = _size(Path(key))
+        elif i not in found:
+            _unread(stats, key)
+            size = _size(Path(key)) if os.path.isabs(key) else 0
+        for status, keep, count, seen in found.get(i, []):
+            size = max(size, seen)
+            _count(stats, status, bool(keep), count, _is_document(key, sources))
+        summary.add(stats)
+        summary.bytes += size
+    return summary
+
+
+def _is_document(key: str, sources: SparkSources) -> bool:
+    if os.path.isabs(key) and not is_uri(key):
+        return key in {os.path.abspath(p) for p in sources.documents}
+    return key.lower().endswith((".json", ".json.gz"))
+
+
+def _unread(stats: FileStats, key: str) -> None:
+    if key.lower().endswith((".json", ".json.gz")) or not key.lower().endswith(SUFFIXES):
+        stats.error = "unreadable by Spark (corrupt or truncated compression?): skipped whole"
+    else:  # JSON Lines: an empty file yields no row either
+        stats.note("no line read: empty, or unreadable (Spark skips a corrupt file silently)")
+
+
+def _count(stats: FileStats, status: str, keep: bool, count: int, document: bool) -> None:
+    if status == "ok":
+        if keep:
+            stats.records += count
+        else:
+            stats.filtered += count
+    elif status == "invalid" and document:
+        stats.error = "malformed JSON: Spark cannot parse the file, none of its records kept"
+    elif status in ("invalid", "not_cloudtrail", "incomplete"):
+        setattr(stats, status, getattr(stats, status) + count)
+        stats.note(f"{status.replace('_', ' ')} records (Spark does not say where in the file)")
 
 
 def iter_records(rows: Mapping[int, Row]) -> Iterator[Row]:

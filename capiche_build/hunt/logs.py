@@ -1,6 +1,7 @@
 """`capiche hunt logs`: run the built Sigma rules over CloudTrail files, with DuckDB or Spark.
 
-    files/folders --reader--> staged NDJSON --engine SQL--> matches per rule --> report
+    files/folders --reader--> staged NDJSON --DuckDB SQL--> matches per rule --> report
+    files/folders/URIs --Spark reads them natively--Spark SQL--> matches per rule --> report
 
 Reading (capiche_build.hunt.reader) handles every way AWS delivers CloudTrail and every way a
 file can be broken; rule translation (capiche_build.hunt.sql) gives both engines the same SQL;
@@ -19,12 +20,20 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from capiche_build.diagnostics import CapicheError, Diagnostic
-from capiche_build.hunt.engines import EngineResult, run_duckdb, run_spark, stage
+from capiche_build.hunt.engines import (
+    EngineResult,
+    is_uri,
+    run_duckdb,
+    run_spark,
+    sniff,
+    spark_session,
+    stage,
+)
 from capiche_build.hunt.reader import MAX_RECORD_CHARS, Filters, ReadSummary, discover, event_ms
 from capiche_build.hunt.sql import Plan, RuleSet, load_rules
 
@@ -65,7 +74,7 @@ class HuntResult:
     hits: tuple[Hit, ...]
     matches: Mapping[str, tuple[int, ...]]  # every rule's key -> record ids (in reading order)
     summary: ReadSummary
-    files: tuple[Path, ...]
+    files: tuple[str, ...]  # local paths as given or walked; URIs as Spark listed them
     ignored: int
     digests: int
     engine: str
@@ -80,31 +89,47 @@ def hunt(
     progress: TextIO | None = None,
     spark: Any = None,
 ) -> HuntResult:
-    """Read, stage and run. `progress`: a terminal to draw a progress bar on."""
+    """Read, stage and run. `progress`: a terminal to draw a progress bar on (DuckDB only)."""
     start = time.perf_counter()
+    uris = [str(p) for p in paths if is_uri(p)]
+    if uris and engine != "spark":
+        raise CapicheError(
+            Diagnostic(uris[0], message="URIs are read by Spark only", hint="use --engine spark")
+        )
     try:
-        found = discover(paths)
+        found = discover([p for p in paths if not is_uri(p)])
     except FileNotFoundError as error:
         raise CapicheError(Diagnostic(str(error), message="no such file or folder")) from error
     plan = Plan.build(rules, REPORT_FIELDS)
-    bar = _Progress(progress, len(found.files), sum(_size(p) for p in found.files))
-    with tempfile.TemporaryDirectory(prefix="capiche-hunt-") as tmp:
-        staged = stage(found.files, plan, filters, Path(tmp), bar.update if progress else None)
-        bar.done()
-        if engine == "spark":
-            result = run_spark(plan, staged.parts, REPORT_FIELDS, spark)
-        else:
-            result = run_duckdb(plan, staged.parts, REPORT_FIELDS)
+    if engine == "spark":
+        sources = replace(sniff(found.files), uris=tuple(uris))
+        run = run_spark(plan, sources, filters, REPORT_FIELDS, spark)
+        result, summary, files = run.result, run.summary, run.files
+        digests = found.digests + run.digests
+    else:
+        result, summary = _duckdb(plan, found.files, filters, progress)
+        files, digests = tuple(str(p) for p in found.files), found.digests
     return HuntResult(
-        _hits(rules, result, found.files),
+        _hits(rules, result, files),
         result.matches,
-        staged.summary,
-        found.files,
+        summary,
+        files,
         found.ignored,
-        found.digests,
+        digests,
         engine,
         time.perf_counter() - start,
     )
+
+
+def _duckdb(
+    plan: Plan, files: Sequence[Path], filters: Filters, progress: TextIO | None
+) -> tuple[EngineResult, ReadSummary]:
+    """The Python reader stages the records (per-file error accounting), DuckDB runs the SQL."""
+    bar = _Progress(progress, len(files), sum(_size(p) for p in files))
+    with tempfile.TemporaryDirectory(prefix="capiche-hunt-") as tmp:
+        staged = stage(files, plan, filters, Path(tmp), bar.update if progress else None)
+        bar.done()
+        return run_duckdb(plan, staged.parts, REPORT_FIELDS), staged.summary
 
 
 def _rank(level: str) -> int:
@@ -118,7 +143,7 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _hits(rules: RuleSet, result: EngineResult, files: Sequence[Path]) -> tuple[Hit, ...]:
+def _hits(rules: RuleSet, result: EngineResult, files: Sequence[str]) -> tuple[Hit, ...]:
     hits: list[Hit] = []
     for rule in sorted(
         (r for r in rules.rules if r.top_level), key=lambda r: (_rank(r.level), r.title)
@@ -139,7 +164,7 @@ def _hits(rules: RuleSet, result: EngineResult, files: Sequence[Path]) -> tuple[
                     f["recipientAccountId"],
                     f["awsRegion"],
                     f["eventID"],
-                    str(files[row.file]),
+                    files[row.file],
                     row.record,
                 )
             )
@@ -200,7 +225,10 @@ def filters_from(args: argparse.Namespace) -> Filters:
 def run_logs_command(args: argparse.Namespace) -> int:
     rules = load_rules(args.rules or [DEFAULT_RULES])
     tty = sys.stderr if sys.stderr.isatty() else None
-    result = hunt(args.paths, rules, args.engine, filters_from(args), progress=tty)
+    # --master, when the CLI offers it, else $SPARK_MASTER, else local[*] (engines.spark_session).
+    master = getattr(args, "master", None)
+    spark = spark_session(master) if args.engine == "spark" and master else None
+    result = hunt(args.paths, rules, args.engine, filters_from(args), progress=tty, spark=spark)
     for diag in problems(result):
         print(diag.format(), file=sys.stderr)
     print(summary_line(result, len(rules.rules)), file=sys.stderr)

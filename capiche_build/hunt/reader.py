@@ -20,7 +20,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,8 +32,8 @@ SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 DIGEST_DIR = "CloudTrail-Digest"  # signed digests, not events
 REQUIRED = ("eventTime", "eventSource", "eventName")
 CLOUDTRAIL_KEYS = frozenset({"eventversion", "eventtime", "eventsource", "eventname"})
-_RECORDS_HEAD = re.compile(r'\s*\{\s*"Records"\s*:\s*\[')
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+RECORDS_HEAD = re.compile(r'\s*\{\s*"Records"\s*:\s*\[')
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def event_ms(value: Any) -> int | None:
     except ValueError:
         return None
     if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=timezone.utc)
+        stamp = stamp.replace(tzinfo=UTC)
     delta = stamp - _EPOCH
     return delta.days * 86_400_000 + delta.seconds * 1000 + round(delta.microseconds / 1000)
 
@@ -155,7 +155,7 @@ def read_file(
             head = stream.peek(4096)[:4096].decode("utf-8", "ignore")  # type: ignore[attr-defined]
             text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
             tick = (lambda: on_bytes(raw.tell())) if on_bytes else (lambda: None)
-            if _RECORDS_HEAD.match(head):
+            if RECORDS_HEAD.match(head):
                 yield from _records_document(text, stats, tick)
             else:
                 yield from _json_lines(text, stats, tick)
@@ -243,7 +243,7 @@ class _Cursor:
     def match_head(self) -> bool:
         while len(self.buf) - self.pos < 256 and self.fill():
             pass
-        found = _RECORDS_HEAD.match(self.buf, self.pos)
+        found = RECORDS_HEAD.match(self.buf, self.pos)
         if found:
             self.pos = found.end()
         return found is not None

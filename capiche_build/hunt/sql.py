@@ -167,7 +167,9 @@ def load_rules(paths: Sequence[str | os.PathLike[str]]) -> RuleSet:
 def _compile(rules: Sequence[Any], origin: Mapping[int, str]) -> RuleSet:
     from sigma.rule import SigmaRule
 
-    keys = _keys(rules)
+    from capiche_build.engines.sigma import rule_keys
+
+    keys = rule_keys(rules)
     referenced = {id(ref.rule) for r in rules if not isinstance(r, SigmaRule) for ref in r.rules}
     compiled: list[Rule] = []
     problems: list[Diagnostic] = []
@@ -193,16 +195,6 @@ def _compile(rules: Sequence[Any], origin: Mapping[int, str]) -> RuleSet:
     if problems:
         raise CapicheError(problems)
     return RuleSet(tuple(compiled))
-
-
-def _keys(rules: Sequence[Any]) -> dict[int, str]:
-    keys: dict[int, str] = {}
-    for rule in rules:
-        key = rule.name or (str(rule.id) if rule.id else rule.title)
-        while key in keys.values():
-            key += "'"
-        keys[id(rule)] = key
-    return keys
 
 
 class Unsupported(Exception):
