@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
+
+from conftest import SMALL_LIBRARY, copy_small_library
 
 from capiche_build.build import read_tree, run_build
 from capiche_build.catalog import load_catalog
 
-REPO = Path(__file__).resolve().parent.parent
-RULES = [
-    "persistence/iam_access_key_created.yml",
-    "persistence/iam_user_backdoor_with_admin_policy.yml",
-    "privilege_escalation/iam_role_policy_granted.yml",
-]
+RULES = SMALL_LIBRARY
 
 
 def _sources(root: Path) -> Path:
-    src = root / "rules_src"
-    shutil.copytree(REPO / "rules_src" / "fixtures", src / "fixtures")
-    for rel in RULES:
-        (src / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / "rules_src" / rel, src / rel)
-    return src
+    return copy_small_library(root / "rules_src")
 
 
 def test_cache_reuses_unchanged_definitions_and_output_is_identical(tmp_path: Path) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
 import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import SMALL_LIBRARY, copy_small_library
 
 from capiche_build.build import resolve_all, run_build
 from capiche_build.bundle import (
@@ -33,11 +33,7 @@ from capiche_build.diagnostics import CapicheError
 from capiche_build.lock import LOCK_NAME, Lock, read_lock, update_lock, write_lock
 
 REPO = Path(__file__).resolve().parents[1]
-RULES = (
-    "persistence/iam_access_key_created.yml",
-    "persistence/iam_user_backdoor_with_admin_policy.yml",
-    "privilege_escalation/iam_role_policy_granted.yml",
-)
+RULES = SMALL_LIBRARY
 EPOCH = 1764806400  # 2025-12-04
 
 
@@ -49,10 +45,7 @@ def catalog() -> Catalog:
 def _project(root: Path, catalog: Catalog) -> tuple[Path, Path]:
     """A copy of some definitions, built and locked: (rules_src, build)."""
     src = root / "rules_src"
-    shutil.copytree(REPO / "rules_src" / "fixtures", src / "fixtures")
-    for rel in RULES:
-        (src / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / "rules_src" / rel, src / rel)
+    copy_small_library(src)
     build = root / "build"
     run_build(sources=[src], out_dir=build, catalog=catalog)
     write_lock(src / LOCK_NAME, update_lock(Lock(), resolve_all(catalog, [src]))[0])

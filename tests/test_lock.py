@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import SMALL_LIBRARY, copy_small_library
 
 from capiche_build.build import resolve_all
 from capiche_build.catalog import Catalog, load_catalog
@@ -27,13 +27,7 @@ from capiche_build.lock import (
 )
 from capiche_build.model import ResolvedRule
 
-REPO = Path(__file__).resolve().parents[1]
-# A fixed subset, so definitions being added to rules_src/ meanwhile cannot change these tests.
-RULES = (
-    "persistence/iam_access_key_created.yml",
-    "persistence/iam_user_backdoor_with_admin_policy.yml",
-    "privilege_escalation/iam_role_policy_granted.yml",
-)
+RULES = SMALL_LIBRARY
 KEY = "persistence/iam_access_key_created.yml"
 
 
@@ -44,12 +38,7 @@ def catalog() -> Catalog:
 
 @pytest.fixture
 def src(tmp_path: Path) -> Path:
-    root = tmp_path / "rules_src"
-    shutil.copytree(REPO / "rules_src" / "fixtures", root / "fixtures")
-    for rel in RULES:
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / "rules_src" / rel, root / rel)
-    return root
+    return copy_small_library(tmp_path / "rules_src")
 
 
 def _rules(catalog: Catalog, src: Path) -> list[ResolvedRule]:
