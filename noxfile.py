@@ -12,6 +12,12 @@ nox.options.reuse_existing_virtualenvs = True
 PYTHONS = ["3.11"]
 
 
+def _capiche(session: nox.Session, command: str) -> None:
+    """Install the project and run one `capiche` command with the session's arguments."""
+    session.install("-e", ".")
+    session.run("capiche", command, *session.posargs)
+
+
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """Run the test suite (real engines, offline)."""
@@ -30,36 +36,31 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def build(session: nox.Session) -> None:
     """Build rules_src/ into build/ (all five formats)."""
-    session.install("-e", ".")
-    session.run("capiche", "build", *session.posargs)
+    _capiche(session, "build")
 
 
 @nox.session
 def check(session: nox.Session) -> None:
     """Validate every rule with its real engine and run the definitions' tests."""
-    session.install("-e", ".")
-    session.run("capiche", "check", *session.posargs)
+    _capiche(session, "check")
 
 
 @nox.session
 def diff(session: nox.Session) -> None:
     """Fail when build/ does not match a fresh build of rules_src/."""
-    session.install("-e", ".")
-    session.run("capiche", "diff", *session.posargs)
+    _capiche(session, "diff")
 
 
 @nox.session
 def coverage(session: nox.Session) -> None:
     """Regenerate docs/coverage.md (ATT&CK, services, noise check)."""
-    session.install("-e", ".")
-    session.run("capiche", "coverage", *session.posargs)
+    _capiche(session, "coverage")
 
 
 @nox.session
 def bundle(session: nox.Session) -> None:
     """Write reproducible release bundles into dist/ (pass --version V [--previous OLD])."""
-    session.install("-e", ".")
-    session.run("capiche", "bundle", *session.posargs)
+    _capiche(session, "bundle")
 
 
 @nox.session
