@@ -178,6 +178,7 @@ def _parse_group(reader: _Reader, name: str, spec: Any, line: int | None) -> Gro
         )
         include_deprecated = True
     group = GroupSpec(
+        value_lines=_value_lines(spec, line),
         name=name,
         apis=reader.text_list(spec, "apis"),
         name_regex=reader.text_list(spec, "name"),
@@ -196,6 +197,22 @@ def _parse_group(reader: _Reader, name: str, spec: Any, line: int | None) -> Gro
             "give `apis`, a `name` regex or a `description` regex",
         )
     return group
+
+
+SELECTOR_KEYS = ("apis", "name", "description", "services", "exclude", "exclude_name")
+
+
+def _value_lines(spec: LineMap, group_line: int | None) -> tuple[tuple[str, str, int], ...]:
+    """Where each selector value was written, so errors can point at the exact line."""
+    out: list[tuple[str, str, int]] = []
+    for key in SELECTOR_KEYS:
+        value = spec.get(key)
+        key_line = spec.lines.get(key) or group_line or 0
+        if isinstance(value, str):
+            out.append((key, value, key_line))
+        elif isinstance(value, LineList):
+            out += [(key, str(v), n) for v, n in zip(value, value.lines, strict=True)]
+    return tuple(out)
 
 
 def _read_records(reader: _Reader, base: Path, ref: str, line: int | None) -> list[dict[str, Any]]:

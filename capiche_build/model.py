@@ -28,6 +28,11 @@ class GroupSpec:
     forms: tuple[str, ...] = CODE_FORMS
     include_deprecated: bool = True
     line: int | None = None
+    value_lines: tuple[tuple[str, str, int], ...] = ()  # (selector key, value, line)
+
+    def line_of(self, key: str, value: str) -> int | None:
+        """The line of one selector value, else the group's line."""
+        return next((n for k, v, n in self.value_lines if k == key and v == value), self.line)
 
 
 @dataclass(frozen=True)

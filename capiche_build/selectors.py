@@ -19,8 +19,16 @@ def resolve_group(catalog: Catalog, group: GroupSpec, where: str = "") -> Resolv
     line = group.line
     label = f"group `{group.name}`"
 
-    def fail(message: str, hint: str) -> None:
-        problems.append(Diagnostic(file=where, line=line, message=f"{label}: {message}", hint=hint))
+    def fail(message: str, hint: str, at: int | None = None) -> None:
+        problems.append(
+            Diagnostic(file=where, line=at or line, message=f"{label}: {message}", hint=hint)
+        )
+
+    def relabel(err: CapicheError, at: int | None, prefix: str = "") -> None:
+        problems.extend(
+            Diagnostic(file=where, line=at, message=f"{label}: {prefix}{d.message}", hint=d.hint)
+            for d in err.diagnostics
+        )
 
     for service in group.services:
         if service not in catalog.services:
@@ -30,47 +38,44 @@ def resolve_group(catalog: Catalog, group: GroupSpec, where: str = "") -> Resolv
             fail(
                 f"unknown service {service!r}",
                 f"did you mean {', '.join(close)}?" if close else "see `capiche catalog info`",
+                group.line_of("services", service),
             )
 
     chosen: dict[str, Operation] = {}
-    try:
-        for op in catalog.get_many(group.apis, where):
-            chosen[op.api] = op
-    except CapicheError as err:
-        problems.extend(
-            Diagnostic(file=where, line=line, message=f"{label}: {d.message}", hint=d.hint)
-            for d in err.diagnostics
-        )
+    for api in group.apis:
+        try:
+            op = catalog.get(api, where)
+        except CapicheError as err:
+            relabel(err, group.line_of("apis", api))
+            continue
+        chosen[op.api] = op
 
     if group.name_regex or group.description_regex:
         pool: list[Operation] | None = None
-        try:
-            for pattern in group.name_regex:
-                hits = search(catalog, name=pattern, where=where)
-                if group.services:
-                    hits = [op for op in hits if op.service in group.services]
-                if not hits:
-                    fail(
-                        f"name regex {pattern!r} matches no operation", _hint_for(catalog, pattern)
-                    )
-                pool = hits if pool is None else _union(pool, hits)
-            desc_pool: list[Operation] | None = None
-            for pattern in group.description_regex:
-                hits = search(catalog, description=pattern, where=where)
-                if group.services:
-                    hits = [op for op in hits if op.service in group.services]
-                if not hits:
-                    fail(
-                        f"description regex {pattern!r} matches no operation",
-                        "try a shorter phrase",
-                    )
-                desc_pool = hits if desc_pool is None else _union(desc_pool, hits)
-        except CapicheError as err:
-            problems.extend(
-                Diagnostic(file=where, line=line, message=f"{label}: {d.message}", hint=d.hint)
-                for d in err.diagnostics
-            )
-            pool = desc_pool = []
+        desc_pool: list[Operation] | None = None
+        for key, patterns in (("name", group.name_regex), ("description", group.description_regex)):
+            for pattern in patterns:
+                at = group.line_of(key, pattern)
+                try:
+                    if key == "name":
+                        hits = search(catalog, name=pattern, where=where)
+                    else:
+                        hits = search(catalog, description=pattern, where=where)
+                except CapicheError as err:
+                    relabel(err, at)
+                    hits = []
+                else:
+                    if group.services:
+                        hits = [op for op in hits if op.service in group.services]
+                    if not hits:
+                        hint = (
+                            _hint_for(catalog, pattern) if key == "name" else "try a shorter phrase"
+                        )
+                        fail(f"{key} regex {pattern!r} matches no operation", hint, at)
+                if key == "name":
+                    pool = hits if pool is None else _union(pool, hits)
+                else:
+                    desc_pool = hits if desc_pool is None else _union(desc_pool, hits)
         if pool is not None and desc_pool is not None:
             keep = {op.api for op in desc_pool}
             pool = [op for op in pool if op.api in keep]
@@ -86,22 +91,21 @@ def resolve_group(catalog: Catalog, group: GroupSpec, where: str = "") -> Resolv
             chosen[op.api] = op
 
     excluded: set[str] = set()
-    try:
-        excluded.update(op.api for op in catalog.get_many(group.exclude, where))
-    except CapicheError as err:
-        problems.extend(
-            Diagnostic(file=where, line=line, message=f"{label}: exclude: {d.message}", hint=d.hint)
-            for d in err.diagnostics
-        )
-    for pattern in group.exclude_name:
+    for api in group.exclude:
         try:
-            regex = compile_user_regex(pattern, where=where, line=line)
+            excluded.add(catalog.get(api, where).api)
         except CapicheError as err:
-            problems.extend(err.diagnostics)
+            relabel(err, group.line_of("exclude", api), "exclude: ")
+    for pattern in group.exclude_name:
+        at = group.line_of("exclude_name", pattern)
+        try:
+            regex = compile_user_regex(pattern, where=where, line=at)
+        except CapicheError as err:
+            relabel(err, at)
             continue
         hits = [api for api in chosen if regex.search(api)]
         if not hits:
-            fail(f"exclude_name {pattern!r} removes nothing", "drop it, or fix the pattern")
+            fail(f"exclude_name {pattern!r} removes nothing", "drop it, or fix the pattern", at)
         excluded.update(hits)
     for api in excluded:
         chosen.pop(api, None)

@@ -154,11 +154,11 @@ INVALID: dict[str, tuple[int, str, str]] = {
     "group_name_collision.yml": (12, "`user` and `user_admin` collide", "rename `user_admin`"),
     "group_name_keyword.yml": (12, "group name 'count' is reserved", "choose another name"),
     "empty_group.yml": (12, "group `login` selects nothing", "give `apis`"),
-    # Selector problems are found when the group is resolved; they point at the group's line.
-    "invalid_regex.yml": (10, "invalid regular expression", "brackets"),
-    "catastrophic_regex.yml": (10, r"'^iam:(\\w+Key)+$': refused", "remove the inner"),
-    "regex_matches_nothing.yml": (10, "matches no operation", "there is no service 'iamv2'"),
-    "unknown_api_typo.yml": (10, "unknown API 'iam:CreateAcessKey'", "iam:CreateAccessKey"),
+    # Selector problems are found when the group is resolved; they point at the selector's line.
+    "invalid_regex.yml": (11, "invalid regular expression", "brackets"),
+    "catastrophic_regex.yml": (11, r"'^iam:(\\w+Key)+$': refused", "remove the inner"),
+    "regex_matches_nothing.yml": (11, "matches no operation", "there is no service 'iamv2'"),
+    "unknown_api_typo.yml": (13, "unknown API 'iam:CreateAcessKey'", "iam:CreateAccessKey"),
     "duplicate_yaml_key.yml": (12, "duplicate key 'level' (first on line 8)", "indentation"),
     "bad_indentation.yml": (12, "invalid YAML", "check indentation"),
 }
