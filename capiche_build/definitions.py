@@ -511,7 +511,9 @@ def parse_definition(text: str, path: str, base: Path | None = None) -> RuleSour
             )
         else:
             used = names(condition)
-            for missing in [n for n in used if n not in group_names]:
+            # A group refused above (bad name, bad selectors) has its own error already.
+            written = [str(k) for k in raw_groups] if isinstance(raw_groups, LineMap) else []
+            for missing in [n for n in used if n not in group_names and n not in written]:
                 import difflib
 
                 close = difflib.get_close_matches(missing, group_names, n=1)
