@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from capiche_build.diagnostics import CapicheError, Diagnostic
+from capiche_build.paths import DATA_DIR
 
 CATALOG_FORMAT = 1
 FLAG_DEPRECATED = 1
@@ -29,7 +30,6 @@ FLAG_PREFIX_AMBIGUOUS = 8  # another eventName of the same source starts with th
 # CloudFront `2014_01_31`.
 EVENT_NAME_SUFFIX = r"(?:\d{8}(?:v\d+)?|\d{4}_\d{2}_\d{2})"
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_CATALOG_PATH = DATA_DIR / "aws_api_catalog.json"
 
 

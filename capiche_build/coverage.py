@@ -13,8 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from capiche_build.catalog import DATA_DIR
 from capiche_build.model import ResolvedRule
+from capiche_build.paths import DATA_DIR
 
 DEFAULT_RECORDS = DATA_DIR / "cloudtrail" / "invictus-aws-dataset.jsonl.gz"
 COVERAGE_PAGE = Path("docs") / "coverage.md"

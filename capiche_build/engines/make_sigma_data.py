@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-REPO_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+from capiche_build.paths import REPO_DATA_DIR
+
 ATTACK_FILE = Path("attack") / "enterprise-attack-compact.json"
 TAXONOMY_FILE = Path("sigma") / "sigmahq_taxonomy.json"
 FILENAME_FILE = Path("sigma") / "sigmahq_filename.json"

@@ -20,7 +20,6 @@ import difflib
 import functools
 import importlib
 import json
-import os
 import re
 import shutil
 import sqlite3
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from capiche_build.diagnostics import CapicheError, Diagnostic, Severity
 from capiche_build.engines import make_sigma_data as shipped
+from capiche_build.paths import DATA_DIR
 
 if TYPE_CHECKING:
     from sigma.collection import SigmaCollection
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from yaml import MappingNode, Node
 
 ENGINE = "sigma"
-DATA_DIR = Path(os.environ.get("CAPICHE_DATA_DIR") or shipped.REPO_DATA_DIR)
 VALIDATOR_CONFIG = Path("sigma") / "validators.yml"
 TABLE = "logs"
 TIME_FIELD = "eventTime"

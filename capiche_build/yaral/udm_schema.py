@@ -14,9 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from capiche_build.paths import DATA_DIR
 from capiche_build.yaral.nodes import Index, MapKey, PathPart, render_path
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "udm" / "udm_fields.json"
+DEFAULT_PATH = DATA_DIR / "udm" / "udm_fields.json"
 
 # Leaf types that end a path; `opaque` exists but its children are not in the schema.
 PRIMITIVE_TYPES = frozenset({"string", "int", "float", "bool", "bytes", "opaque"})
