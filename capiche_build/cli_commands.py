@@ -45,6 +45,11 @@ def _build(args: argparse.Namespace) -> int:
     from capiche_build.build import DEFAULT_CACHE, run_build
     from capiche_build.catalog import load_catalog
 
+    if args.formats and Path(args.out) == Path("build"):
+        # build/ is the committed, complete tree: a partial build there would delete the rest.
+        raise CapicheError(
+            "--formats writes a partial tree; give it its own --out, e.g. --out dist/yara"
+        )
     result = run_build(
         args.sources or ["rules_src"],
         args.out,
@@ -256,7 +261,10 @@ def _register(sub: Any) -> None:
     p = sub.add_parser("build", help="build every definition into build/")
     p.add_argument("sources", nargs="*", help="definition files or folders (default: rules_src)")
     p.add_argument("--out", default="build", help="output folder (default: build)")
-    p.add_argument("--formats", help=f"comma-separated subset of {','.join(FORMATS)}")
+    p.add_argument(
+        "--formats",
+        help=f"comma-separated subset of {','.join(FORMATS)} (needs its own --out: the tree is replaced)",
+    )
     p.add_argument("--json", action="store_true", help="print the manifest entries as JSON")
     p.add_argument(
         "--no-cache", action="store_true", help=f"render everything (ignore {'.capiche-cache'})"

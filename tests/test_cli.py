@@ -329,3 +329,8 @@ def test_one_liner_unknown_api_and_empty_search(capsys: Capsys) -> None:
     code, _, err = run(capsys, "yara", "--search", "^iam:NoSuchThing$")
     assert code == 2
     assert "matches no operation" in err
+
+
+def test_partial_formats_never_overwrite_the_committed_tree(capsys: Capsys) -> None:
+    assert main(["build", "--formats", "yara"]) == 2
+    assert "give it its own --out" in capsys.readouterr().err
