@@ -260,6 +260,34 @@ def test_spark_extracts_values_as_the_reader_does(tmp_path: Path, spark: Any) ->
     assert [g for g in got if g[name][0] != "["] == [e for e in expected if e[name][0] != "["]
 
 
+def test_spark_fast_lookup_falls_back_when_keys_are_not_plain(tmp_path: Path, spark: Any) -> None:
+    """Keys found by position in the lowered keys, except where that could differ: each such
+    record (non-ASCII or separator-holding keys, a list or case twins on the way) takes the
+    case-insensitive path and still reads as the reader reads it."""
+    from capiche_build.hunt.engines import _prepare, extractor, sniff
+    from capiche_build.hunt.sql import Plan
+
+    extras = [
+        {"Ünïcode": 1, "userIdentity": {"ARN": "a1"}},
+        {"a\u0001useragent": "sep", "userIdentity": {"arn": "a2", "x\u0001arn": 3}},
+        {"userIdentity": [{"arn": "a3"}, {"Arn": "a4"}, 5]},
+        # Case twins (equal values: Spark lists them in key order, the reader in file order).
+        {"userIdentity": {"arn": "a5", "ARN": "a5"}, "SourceIPAddress": "203.0.113.7"},
+        {"userIdentity": {"Type": "Root", "arn": None, "sessionContext": {"ÄttributeS": {"a": 1}}}},
+        {"userIdentity": "not an object", "requestParameters": None},
+    ]
+    items = [event("E", "s3.amazonaws.com", "2024-05-01T10:00:00Z", **x) for x in extras]
+    path = write_jsonl(tmp_path / "k.jsonl", items)
+    paths = ["eventTime", "userIdentity.arn", "userAgent", "sourceIPAddress", "ünïcode"]
+    paths += ["requestParameters"]
+    paths += ["userIdentity.sessionContext.ättributes.a", "userIdentity.type"]
+    plan = Plan.build(RuleSet(()), paths)
+    rows = _prepare(spark, plan, sniff([path]), Filters()).collect()
+    extract = extractor(list(plan.columns))
+    got = [[r[c] for c in plan.columns.values()] for r in rows]
+    assert got == [extract(r) for r in items]
+
+
 def test_spark_reports_bad_files(
     tmp_path: Path, records: list[dict[str, Any]], rules: RuleSet, spark: Any
 ) -> None:
