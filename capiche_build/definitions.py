@@ -330,7 +330,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _parse_logs(reader: _Reader, spec: Any, line: int | None) -> LogOptions:
+# What each SDK puts in CloudTrail's userAgent (matched with `contains`, case-insensitive).
+SDK_USER_AGENTS = {"boto3": "Boto3", "awscli": "aws-cli"}
+
+
+def _parse_logs(
+    reader: _Reader, spec: Any, line: int | None, groups: Sequence[GroupSpec] = ()
+) -> LogOptions:
     if spec is None:
         return LogOptions()
     if not isinstance(spec, LineMap):
@@ -348,6 +354,10 @@ def _parse_logs(reader: _Reader, spec: Any, line: int | None) -> LogOptions:
             f"choose from {', '.join(sorted(CLOUDTRAIL_TO_UDM))}",
         )
     agents = reader.text_list(spec, "user_agent")
+    if agents == ("auto",):
+        # The clients the groups' code forms name: boto3 -> Boto3, awscli -> aws-cli.
+        forms = dict.fromkeys(f for g in groups for f in g.forms)
+        agents = tuple(SDK_USER_AGENTS[f] for f in forms)
     for agent in agents:
         if not agent.strip() or any(ord(c) < 32 for c in agent):
             reader.error(
@@ -529,7 +539,7 @@ def parse_definition(text: str, path: str, base: Path | None = None) -> RuleSour
                     "use it in `condition` or remove it",
                 )
 
-    logs = _parse_logs(reader, data.get("logs"), lines.get("logs"))
+    logs = _parse_logs(reader, data.get("logs"), lines.get("logs"), groups)
     code = _parse_code(reader, data.get("code"), lines.get("code"))
     tests = _parse_tests(reader, base or Path(path).parent, data.get("tests"), lines.get("tests"))
 

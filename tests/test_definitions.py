@@ -438,3 +438,24 @@ def test_any_metadata_and_group_names_render_valid_rules(
         assert "not" in condition, err
         return
     check_outputs(rule)
+
+
+def test_user_agent_auto_follows_the_groups_code_forms() -> None:
+    text = """
+id: 2b1f3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d
+name: keys_from_sdks
+title: Access Keys From SDKs
+description: Access keys created from boto3 scripts only.
+author: capiche-build
+date: 2026-12-04
+status: experimental
+level: low
+groups:
+    keys:
+        apis: [iam:CreateAccessKey]
+        forms: [boto3]
+logs:
+    user_agent: auto
+"""
+    source = parse_definition(text, "auto.yml")
+    assert source.logs.user_agent == ("Boto3",)
