@@ -125,6 +125,18 @@ class _Reader:
         self.error(f"`{key}` must be a string or a list of strings", mapping.lines.get(key))
         return ()
 
+    def section(
+        self, spec: Any, line: int | None, name: str, keys: Iterable[str], shape: str = "a mapping"
+    ) -> LineMap | None:
+        """An optional mapping section with known keys; None when absent or not a mapping."""
+        if spec is None:
+            return None
+        if not isinstance(spec, LineMap):
+            self.error(f"`{name}` must be {shape}", line)
+            return None
+        self.unknown_keys(spec, keys, name)
+        return spec
+
     def unknown_keys(self, mapping: LineMap, allowed: Iterable[str], where: str) -> None:
         allowed = set(allowed)
         for key in mapping:
@@ -254,12 +266,11 @@ def _read_records(reader: _Reader, base: Path, ref: str, line: int | None) -> li
 
 
 def _parse_tests(reader: _Reader, base: Path, spec: Any, line: int | None) -> RuleTests:
+    spec = reader.section(
+        spec, line, "tests", {"cloudtrail", "code"}, "a mapping with `cloudtrail` and/or `code`"
+    )
     if spec is None:
         return RuleTests()
-    if not isinstance(spec, LineMap):
-        reader.error("`tests` must be a mapping with `cloudtrail` and/or `code`", line)
-        return RuleTests()
-    reader.unknown_keys(spec, {"cloudtrail", "code"}, "tests")
     cases: dict[str, tuple[TestCase, ...]] = {}
     for kind in ("cloudtrail", "code"):
         section = spec.get(kind)
@@ -337,12 +348,9 @@ SDK_USER_AGENTS = {"boto3": "Boto3", "awscli": "aws-cli"}
 def _parse_logs(
     reader: _Reader, spec: Any, line: int | None, groups: Sequence[GroupSpec] = ()
 ) -> LogOptions:
+    spec = reader.section(spec, line, "logs", {"user_agent", "window", "group_by"})
     if spec is None:
         return LogOptions()
-    if not isinstance(spec, LineMap):
-        reader.error("`logs` must be a mapping", line)
-        return LogOptions()
-    reader.unknown_keys(spec, {"user_agent", "window", "group_by"}, "logs")
     window = reader.text(spec, "window") or "1h"
     if not WINDOW_RE.match(window):
         reader.error(f"window {window!r} is not like 30m, 1h or 2d", spec.lines.get("window"))
@@ -368,12 +376,9 @@ def _parse_logs(
 
 
 def _parse_code(reader: _Reader, spec: Any, line: int | None) -> CodeOptions:
+    spec = reader.section(spec, line, "code", {"header", "yara_modifiers", "dork_operator"})
     if spec is None:
         return CodeOptions()
-    if not isinstance(spec, LineMap):
-        reader.error("`code` must be a mapping", line)
-        return CodeOptions()
-    reader.unknown_keys(spec, {"header", "yara_modifiers", "dork_operator"}, "code")
     header = reader.text_list(spec, "header")
     for text in header:
         if len(text.encode()) < 3:
